@@ -1,0 +1,92 @@
+// Package psono defines the Psono audit line and the OpenTelemetry form of an
+// audit record: the fields a line holds, the order they appear in, the
+// attribute key each one travels under, and the encoding and decoding of a
+// line.
+//
+// The mapping defined here is the single source of truth shared by the HTTP
+// instrumentation (which sets the attributes), the file exporter (which turns
+// them back into a line) and the tests.
+package psono
+
+import "go.opentelemetry.io/otel/attribute"
+
+// A Field is one key of the Psono audit line together with the OpenTelemetry
+// attribute key that carries its value in a log record.
+type Field struct {
+	// Name is the key as it appears in the line, for example "user_ip".
+	Name string
+	// Attr is the attribute key of the log record, for example
+	// "client.address". It is empty for Event, which travels as the log
+	// record's EventName.
+	Attr attribute.Key
+}
+
+// The fields of an audit line, in the order a line holds them. Attribute keys
+// follow the OpenTelemetry semantic conventions where one exists and use the
+// audit.* namespace otherwise.
+var (
+	// Logger names the component that served the request (Psono: the Python
+	// logger of the view, e.g. "restapi.views.datastore").
+	Logger = Field{"logger", "audit.logger"}
+	// UserIP is the client's IP address, as chosen by Psono's client-IP rule.
+	UserIP = Field{"user_ip", "client.address"}
+	// ReqMethod is the HTTP request method.
+	ReqMethod = Field{"req_method", "http.request.method"}
+	// ReqURL is the decoded request path, without the query string.
+	ReqURL = Field{"req_url", "url.path"}
+	// Success is true when the status code is 2xx. Its attribute is a bool;
+	// the line shows Python's True or False.
+	Success = Field{"success", "audit.success"}
+	// Hostname is the server's own host name.
+	Hostname = Field{"hostname", "host.name"}
+	// Status is the HTTP status code. Its attribute is an int; the line shows
+	// the Django REST framework constant name (see StatusName).
+	Status = Field{"status", "http.response.status_code"}
+	// Event is the upper-case event code. It travels as the log record's
+	// EventName, not as an attribute.
+	Event = Field{"event", ""}
+	// User is the authenticated user's name; present only when a user was
+	// identified.
+	User = Field{"user", "user.name"}
+	// UserID is the authenticated user's id; present only when a user was
+	// identified.
+	UserID = Field{"user_id", "user.id"}
+)
+
+// Fields lists the fixed fields in line order. Kwargs follow them, in the
+// order the record holds them.
+var Fields = [...]Field{Logger, UserIP, ReqMethod, ReqURL, Success, Hostname, Status, Event, User, UserID}
+
+const (
+	// KwargPrefix starts the line key of every kwarg: the path parameter
+	// datastore_id is written as kwarg_datastore_id.
+	KwargPrefix = "kwarg_"
+	// KwargAttrPrefix starts the attribute key of every kwarg: the path
+	// parameter datastore_id travels as audit.kwarg.datastore_id.
+	KwargAttrPrefix = "audit.kwarg."
+)
+
+// Route is an attribute the instrumentation records beside the line's fields:
+// the matched ServeMux pattern. It is not part of the Psono line.
+const Route attribute.Key = "http.route"
+
+// KwargAttr returns the attribute key for the kwarg name.
+func KwargAttr(name string) attribute.Key {
+	return attribute.Key(KwargAttrPrefix + name)
+}
+
+// ValidKwargName reports whether name may be used as a kwarg name: 1 to 64
+// characters from [A-Za-z0-9_]. Names outside this alphabet could change how a
+// line splits into fields, so the instrumentation never writes them.
+func ValidKwargName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
