@@ -1,0 +1,420 @@
+// Package instrument provides HTTP middleware that turns every request a
+// service serves into one audit record, emitted through the OpenTelemetry
+// logs API.
+//
+// NewHandler wraps a handler with otelhttp (so each request has a span, and
+// its record carries the span's trace and span ids) and records, after the
+// handler returns: the time, the logger, the client IP (Psono's rule, never
+// the raw X-Forwarded-For), the method, the decoded path without its query
+// string, success (2xx), the host name, the status code, the event, the user
+// and user id when the handler identified one, and the kwargs: every wildcard
+// of the matched ServeMux pattern plus those the handler added with AddKwarg.
+// Requests that no route claims (404, 405) and handlers that panic (recorded
+// as 500) get their record too.
+//
+// The attribute keys are those of package psono. Query strings, headers other
+// than the configured client-IP header, cookies and bodies are never
+// recorded.
+package instrument
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/felixge/httpsnoop"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/log/global"
+
+	"github.com/otelaudit/otelaudit/psono"
+)
+
+// ScopeName is the instrumentation scope of the audit records' logger.
+const ScopeName = "github.com/otelaudit/otelaudit/instrument"
+
+// DefaultLogger is the logger of a record whose handler did not call
+// SetLogger, unless WithDefaultLogger says otherwise.
+const DefaultLogger = "otelaudit.http"
+
+// DefaultMaxValueLength is the longest value, in bytes, that a record holds
+// unless WithMaxValueLength says otherwise. A longer value is cut at a UTF-8
+// boundary and TruncatedMark is appended.
+const DefaultMaxValueLength = 4096
+
+// TruncatedMark ends a value that was cut to the maximum value length.
+const TruncatedMark = "...[truncated]"
+
+type config struct {
+	lp             log.LoggerProvider
+	operation      string
+	otelhttpOpts   []otelhttp.Option
+	numProxies     int
+	numProxiesSet  bool
+	trustedHeader  string
+	hostName       string
+	defaultLogger  string
+	maxValueLength int
+	errorLog       func(msg string, args ...any)
+}
+
+// An Option configures NewHandler.
+type Option func(*config)
+
+// WithLoggerProvider sets the LoggerProvider the records are emitted to. The
+// default is the global one.
+func WithLoggerProvider(lp log.LoggerProvider) Option {
+	return func(c *config) { c.lp = lp }
+}
+
+// WithOperation sets otelhttp's operation name (the span name). The default
+// is "http.server".
+func WithOperation(name string) Option {
+	return func(c *config) { c.operation = name }
+}
+
+// WithOTelHTTPOptions passes options to otelhttp.NewHandler, for example
+// otelhttp.WithTracerProvider.
+func WithOTelHTTPOptions(opts ...otelhttp.Option) Option {
+	return func(c *config) { c.otelhttpOpts = append(c.otelhttpOpts, opts...) }
+}
+
+// WithNumProxies says how many reverse proxies stand in front of the service
+// (Psono's NUM_PROXIES): the client IP is taken n places from the right end
+// of X-Forwarded-For. Without it, or with 0, X-Forwarded-For is ignored and
+// the peer address is used.
+func WithNumProxies(n int) Option {
+	return func(c *config) { c.numProxies, c.numProxiesSet = n, true }
+}
+
+// WithTrustedIPHeader names a request header (such as "X-Real-IP") that a
+// trusted proxy sets to the client's IP; when a request has it, its value is
+// the client IP. Only use it when every request passes through that proxy.
+func WithTrustedIPHeader(name string) Option {
+	return func(c *config) { c.trustedHeader = http.CanonicalHeaderKey(name) }
+}
+
+// WithHostName sets the host name the records carry. The default is
+// os.Hostname.
+func WithHostName(name string) Option {
+	return func(c *config) { c.hostName = name }
+}
+
+// WithDefaultLogger sets the logger of records whose handler did not call
+// SetLogger. The default is DefaultLogger.
+func WithDefaultLogger(name string) Option {
+	return func(c *config) { c.defaultLogger = name }
+}
+
+// WithMaxValueLength sets the longest value in bytes a record holds (path,
+// user, user id, kwarg values, client IP). Longer values are cut and marked
+// with TruncatedMark. n below 64 is taken as 64.
+func WithMaxValueLength(n int) Option {
+	return func(c *config) { c.maxValueLength = max(n, 64) }
+}
+
+// WithErrorLog sets the function that reports a handler's panic, with the
+// panic value and the stack. The default writes to the standard log package
+// through net/http's server error logging style.
+func WithErrorLog(f func(msg string, args ...any)) Option {
+	return func(c *config) { c.errorLog = f }
+}
+
+// NewHandler returns h wrapped in the audit middleware and in otelhttp.
+//
+// A record's event is the one the handler set with SetEvent. Without one it
+// is derived from the matched ServeMux pattern: the pattern's method and path
+// segments in upper case, with characters other than letters and digits as
+// '_', and the outcome suffix _SUCCESS for a 2xx status or _ERROR otherwise.
+// "GET /datastore/{datastore_id}/" gives GET_DATASTORE_DATASTORE_ID_SUCCESS,
+// "/" gives ROOT_SUCCESS, and a request no pattern matched (or a handler that
+// is not a ServeMux) gives REQUEST_SUCCESS or REQUEST_ERROR. The method of a
+// request is never part of a default event unless the pattern names it, so a
+// client cannot invent event codes.
+//
+// The record's severity is INFO for a 2xx status and WARN otherwise, and it is
+// emitted with the request's context, so it carries the request's trace and
+// span ids.
+func NewHandler(h http.Handler, opts ...Option) http.Handler {
+	c := config{
+		operation:      "http.server",
+		defaultLogger:  DefaultLogger,
+		maxValueLength: DefaultMaxValueLength,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.lp == nil {
+		c.lp = global.GetLoggerProvider()
+	}
+	if c.hostName == "" {
+		c.hostName, _ = os.Hostname()
+	}
+	if c.errorLog == nil {
+		c.errorLog = func(msg string, args ...any) {
+			fmt.Fprintln(os.Stderr, append([]any{msg}, args...)...)
+		}
+	}
+	a := &auditHandler{
+		next:   h,
+		cfg:    c,
+		logger: c.lp.Logger(ScopeName),
+		host:   clip(c.hostName, c.maxValueLength),
+	}
+	return otelhttp.NewHandler(a, c.operation, c.otelhttpOpts...)
+}
+
+type auditHandler struct {
+	next     http.Handler
+	cfg      config
+	logger   log.Logger
+	host     string
+	patterns sync.Map // pattern string -> *patternInfo
+}
+
+func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A fresh record each time: a handler may keep the context past its
+	// return, and must never reach into another request's record.
+	rec := new(record)
+	ctx := context.WithValue(r.Context(), recordKey{}, rec)
+	r2 := r.WithContext(ctx)
+
+	var (
+		status      int
+		wroteHeader bool
+	)
+	sw := httpsnoop.Wrap(w, httpsnoop.Hooks{
+		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+			return func(code int) {
+				if !wroteHeader && (code >= 200 || code == http.StatusSwitchingProtocols) {
+					status, wroteHeader = code, true
+				}
+				next(code)
+			}
+		},
+		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+			return func(b []byte) (int, error) {
+				if !wroteHeader {
+					status, wroteHeader = http.StatusOK, true
+				}
+				return next(b)
+			}
+		},
+		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
+			return func(src io.Reader) (int64, error) {
+				if !wroteHeader {
+					status, wroteHeader = http.StatusOK, true
+				}
+				return next(src)
+			}
+		},
+	})
+
+	defer func() {
+		p := recover()
+		if p != nil {
+			if p != http.ErrAbortHandler {
+				a.cfg.errorLog("otelaudit: panic serving "+r.Method+" "+r.URL.Path+":", p, "\n"+string(debug.Stack()))
+			}
+			if !wroteHeader {
+				status = http.StatusInternalServerError
+				if p != http.ErrAbortHandler {
+					http.Error(w, http.StatusText(status), status)
+				}
+			} else {
+				status = http.StatusInternalServerError
+			}
+		}
+		if status == 0 {
+			status = http.StatusOK
+		}
+		a.emit(r.Context(), r2, rec, status)
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+	}()
+	a.next.ServeHTTP(sw, r2)
+}
+
+// emit builds and emits the audit record of a finished request. r is the
+// request as the inner handler saw it, after ServeMux set its Pattern.
+func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, status int) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+
+	success := status >= 200 && status < 300
+	var info *patternInfo
+	if r.Pattern != "" {
+		info = a.pattern(r.Pattern)
+	}
+	event := rec.event
+	if event == "" {
+		event = defaultEvent(info, success)
+	}
+	sev, sevText := log.SeverityInfo, "INFO"
+	if !success {
+		sev, sevText = log.SeverityWarn, "WARN"
+	}
+	if !a.logger.Enabled(ctx, log.EnabledParameters{Severity: sev, EventName: event}) {
+		return
+	}
+	logger := rec.logger
+	if logger == "" {
+		logger = a.cfg.defaultLogger
+	}
+	max := a.cfg.maxValueLength
+
+	var buf [24]attribute.KeyValue
+	attrs := append(buf[:0],
+		attribute.String(string(psono.Logger.Attr), clip(logger, max)),
+		attribute.String(string(psono.UserIP.Attr), clip(clientIP(r, a.cfg.trustedHeader, a.cfg.numProxies, a.cfg.numProxiesSet), max)),
+		attribute.String(string(psono.ReqMethod.Attr), clip(r.Method, max)),
+		attribute.String(string(psono.ReqURL.Attr), clip(r.URL.Path, max)),
+		attribute.Bool(string(psono.Success.Attr), success),
+		attribute.String(string(psono.Hostname.Attr), a.host),
+		attribute.Int(string(psono.Status.Attr), status),
+	)
+	if rec.user != "" || rec.userID != "" {
+		attrs = append(attrs,
+			attribute.String(string(psono.User.Attr), clip(rec.user, max)),
+			attribute.String(string(psono.UserID.Attr), clip(rec.userID, max)))
+	}
+	if info != nil {
+		for _, name := range info.wildcards {
+			v := r.PathValue(name)
+			for _, k := range rec.kwargs {
+				if k.name == name {
+					v = k.value
+				}
+			}
+			attrs = append(attrs, attribute.String(string(info.kwargKeys[name]), clip(v, max)))
+		}
+	}
+	for _, k := range rec.kwargs {
+		if info != nil && info.isWildcard(k.name) {
+			continue
+		}
+		attrs = append(attrs, attribute.String(string(psono.KwargAttr(k.name)), clip(k.value, max)))
+	}
+	if r.Pattern != "" {
+		attrs = append(attrs, attribute.String(string(psono.Route), clip(r.Pattern, max)))
+	}
+
+	var lr log.Record
+	now := time.Now()
+	lr.SetTimestamp(now)
+	lr.SetObservedTimestamp(now)
+	lr.SetSeverity(sev)
+	lr.SetSeverityText(sevText)
+	lr.SetEventName(clip(event, max))
+	lr.AddAttributes(attrs...)
+	a.logger.Emit(ctx, lr)
+}
+
+// patternInfo is what the middleware derives once from a ServeMux pattern.
+type patternInfo struct {
+	wildcards []string
+	kwargKeys map[string]attribute.Key
+	event     string // without the outcome suffix
+}
+
+func (p *patternInfo) isWildcard(name string) bool {
+	_, ok := p.kwargKeys[name]
+	return ok
+}
+
+func (a *auditHandler) pattern(pattern string) *patternInfo {
+	if v, ok := a.patterns.Load(pattern); ok {
+		return v.(*patternInfo)
+	}
+	info := parsePattern(pattern)
+	v, _ := a.patterns.LoadOrStore(pattern, info)
+	return v.(*patternInfo)
+}
+
+// parsePattern reads the wildcard names and the default event from a
+// ServeMux pattern "[METHOD ][HOST]/[PATH]".
+func parsePattern(pattern string) *patternInfo {
+	info := &patternInfo{kwargKeys: map[string]attribute.Key{}}
+	method, path, found := strings.Cut(pattern, " ")
+	if !found {
+		method, path = "", pattern
+	}
+	path = strings.TrimLeft(path, " \t")
+	if i := strings.IndexByte(path, '/'); i >= 0 {
+		path = path[i:] // drop the host
+	}
+	var words []string
+	if method != "" {
+		words = append(words, method)
+	}
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "" || seg == "{$}" {
+			continue
+		}
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := strings.TrimSuffix(seg[1:len(seg)-1], "...")
+			if _, dup := info.kwargKeys[name]; !dup && name != "" {
+				info.wildcards = append(info.wildcards, name)
+				info.kwargKeys[name] = psono.KwargAttr(safeName(name))
+			}
+			words = append(words, name)
+			continue
+		}
+		words = append(words, seg)
+	}
+	if len(words) == 0 || len(words) == 1 && method != "" {
+		words = append(words, "ROOT")
+	}
+	info.event = eventWord(strings.Join(words, "_"))
+	return info
+}
+
+// eventWord upper-cases s and replaces everything but letters and digits by
+// '_', collapsing runs.
+func eventWord(s string) string {
+	var b strings.Builder
+	under := false
+	for _, c := range strings.ToUpper(s) {
+		if 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			b.WriteRune(c)
+			under = false
+		} else if !under && b.Len() > 0 {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "_")
+}
+
+func defaultEvent(info *patternInfo, success bool) string {
+	base := "REQUEST"
+	if info != nil && info.event != "" {
+		base = info.event
+	}
+	if success {
+		return base + "_SUCCESS"
+	}
+	return base + "_ERROR"
+}
+
+// clip cuts s to at most max bytes, at a UTF-8 boundary, marking the cut.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len(TruncatedMark)
+	for cut > 0 && cut > max-len(TruncatedMark)-4 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + TruncatedMark
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

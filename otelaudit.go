@@ -1,0 +1,179 @@
+// Package otelaudit gives a Go HTTP service the audit log of Psono's
+// enterprise server, built on OpenTelemetry: every request the service serves
+// becomes one audit record, filtered by the settings' whitelist and blacklist
+// and written as a Psono line to audit.log.
+//
+// New turns config.Settings into a ready pipeline: an OpenTelemetry
+// LoggerProvider whose file path is the synchronous exporter.File behind a
+// processor.EventFilter, and Handler, the instrument middleware bound to it.
+// Shutdown flushes and closes everything.
+//
+// The packages underneath can be used on their own: config (settings),
+// instrument (the middleware), processor (the event filter), exporter (the
+// file exporter) and psono (the line format and the attribute mapping).
+package otelaudit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelaudit/otelaudit/config"
+	"github.com/otelaudit/otelaudit/exporter"
+	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/processor"
+)
+
+// Auditor is a configured audit pipeline. Its methods are safe for
+// concurrent use.
+type Auditor struct {
+	settings config.Settings
+	provider *sdklog.LoggerProvider
+	file     *exporter.File
+	ownTP    *sdktrace.TracerProvider
+	handler  []instrument.Option
+}
+
+type options struct {
+	hostName    string
+	serviceName string
+	tp          trace.TracerProvider
+	handlerOpts []instrument.Option
+}
+
+// An Option configures New.
+type Option func(*options)
+
+// WithHostName sets the host name the records carry; the default is
+// os.Hostname.
+func WithHostName(name string) Option {
+	return func(o *options) { o.hostName = name }
+}
+
+// WithServiceName sets the service.name of the records' resource when
+// OTEL_SERVICE_NAME does not; the default is "otelaudit".
+func WithServiceName(name string) Option {
+	return func(o *options) { o.serviceName = name }
+}
+
+// WithTracerProvider sets the TracerProvider of the HTTP spans whose ids the
+// records carry. By default the Auditor makes one that samples nothing: each
+// request still gets valid trace and span ids for correlation, and no span is
+// recorded or exported.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tp = tp }
+}
+
+// WithHandlerOptions adds options for the instrument middleware that Handler
+// returns, for example instrument.WithDefaultLogger.
+func WithHandlerOptions(opts ...instrument.Option) Option {
+	return func(o *options) { o.handlerOpts = append(o.handlerOpts, opts...) }
+}
+
+// New builds the audit pipeline for s. When s.Enabled is false the pipeline
+// records nothing (Handler still traces requests) and no file is opened.
+func New(s config.Settings, opts ...Option) (*Auditor, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.hostName == "" {
+		o.hostName, _ = os.Hostname()
+	}
+	if o.serviceName == "" {
+		o.serviceName = "otelaudit"
+	}
+	a := &Auditor{settings: s}
+	if o.tp == nil {
+		a.ownTP = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+		o.tp = a.ownTP
+	}
+
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
+		semconv.ServiceName(o.serviceName), semconv.HostName(o.hostName)))
+	if err != nil {
+		return nil, fmt.Errorf("audit resource: %w", err)
+	}
+	if env, err := resource.New(context.Background(), resource.WithFromEnv()); err == nil {
+		if merged, err := resource.Merge(res, env); err == nil {
+			res = merged
+		}
+	}
+
+	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
+	if s.Enabled {
+		loc := time.UTC
+		if s.Time == config.TimeServer {
+			loc = time.Local
+		}
+		a.file, err = exporter.NewFile(s.LogPath(), exporter.WithLocation(loc))
+		if err != nil {
+			return nil, err
+		}
+		filter, err := processor.NewEventFilter(sdklog.NewSimpleProcessor(a.file),
+			processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
+		if err != nil {
+			_ = a.file.Shutdown(context.Background())
+			return nil, err
+		}
+		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))
+	}
+	a.provider = sdklog.NewLoggerProvider(lpOpts...)
+
+	a.handler = []instrument.Option{
+		instrument.WithLoggerProvider(a.provider),
+		instrument.WithHostName(o.hostName),
+		instrument.WithOTelHTTPOptions(otelhttp.WithTracerProvider(o.tp)),
+	}
+	if s.NumProxiesSet {
+		a.handler = append(a.handler, instrument.WithNumProxies(s.NumProxies))
+	}
+	if h := s.TrustedIPHeaderName(); h != "" {
+		a.handler = append(a.handler, instrument.WithTrustedIPHeader(h))
+	}
+	a.handler = append(a.handler, o.handlerOpts...)
+	return a, nil
+}
+
+// Handler returns h wrapped in the audit middleware (see
+// instrument.NewHandler).
+func (a *Auditor) Handler(h http.Handler) http.Handler {
+	return instrument.NewHandler(h, a.handler...)
+}
+
+// LoggerProvider returns the provider the audit records are emitted to.
+func (a *Auditor) LoggerProvider() *sdklog.LoggerProvider { return a.provider }
+
+// Settings returns the settings the Auditor was built from.
+func (a *Auditor) Settings() config.Settings { return a.settings }
+
+// Reopen reopens audit.log at its path, for log rotation: call it after the
+// file was moved away (logrotate's create mode, on SIGHUP). It does nothing
+// when audit logging is off.
+func (a *Auditor) Reopen() error {
+	if a.file == nil {
+		return nil
+	}
+	return a.file.Reopen()
+}
+
+// Shutdown flushes every record emitted so far to its destination and closes
+// the pipeline. Records emitted after Shutdown are dropped, so shut the HTTP
+// server down first.
+func (a *Auditor) Shutdown(ctx context.Context) error {
+	err := a.provider.Shutdown(ctx)
+	if a.ownTP != nil {
+		err = errors.Join(err, a.ownTP.Shutdown(ctx))
+	}
+	return err
+}
