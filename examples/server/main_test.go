@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/otelaudit/otelaudit/internal/seed"
+	"github.com/otelaudit/otelaudit/psono"
+)
+
+// demo runs the demo server in-process on a loopback port with the given
+// settings and returns its base URL, the audit.log path and a stop function
+// that shuts it down (flushing every record) and returns run's error.
+func demo(t *testing.T, settings string) (base, logPath string, stop func() error) {
+	t.Helper()
+	dir := t.TempDir()
+	logDir := filepath.Join(dir, "log")
+	settingsPath := filepath.Join(dir, "settings.yaml")
+	text := "LOGGING_AUDIT: True\nLOGGING_AUDIT_FOLDER: " + logDir + "\n" + settings
+	if err := os.WriteFile(settingsPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"}, io.Discard, ready) }()
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("demo server did not start: %v", err)
+	}
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	return base, filepath.Join(logDir, "audit.log"), stop
+}
+
+type client struct {
+	t     *testing.T
+	base  string
+	token string
+	xff   string
+}
+
+func (c *client) do(method, path string, body any) (int, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Token "+c.token)
+	}
+	if c.xff != "" {
+		req.Header.Set("X-Forwarded-For", c.xff)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}
+
+var isoTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$`)
+
+// TestSeedSession replays the example session of Psono's audit-log
+// documentation against the demo and compares the lines with the
+// documented ones: identical except the time, the host name and the token id.
+func TestSeedSession(t *testing.T) {
+	base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
+	c := &client{t: t, base: base, xff: "10.10.10.145"}
+
+	steps := []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/info/", nil},
+		{"POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "demo2"}},
+		{"POST", "/authentication/activate-token/", nil},
+		{"GET", "/user/status/", nil},
+		{"GET", "/datastore/", nil},
+		{"GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil},
+		{"GET", "/share/right/", nil},
+		{"GET", "/share/de10070a-e836-4fb7-838c-89a85486c7c5/", nil},
+	}
+	var tokenID string
+	for _, s := range steps {
+		code, out := c.do(s.method, s.path, s.body)
+		if code != http.StatusOK {
+			t.Fatalf("%s %s = %d, want 200", s.method, s.path, code)
+		}
+		if tok, ok := out["token"].(string); ok {
+			c.token, tokenID = tok, out["token_id"].(string)
+		}
+	}
+	// The health check comes from the host itself, with no proxy header.
+	c.xff, c.token = "", ""
+	if code, _ := c.do("GET", "/healthcheck/", nil); code != http.StatusOK {
+		t.Fatalf("healthcheck = %d", code)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	got := readLines(t, logPath)
+	if len(got) != len(seed.Lines) {
+		t.Fatalf("audit.log has %d lines, want %d:\n%s", len(got), len(seed.Lines), strings.Join(got, "\n"))
+	}
+	host, _ := os.Hostname()
+	for i, line := range got {
+		g, err := psono.Parse(line)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if !isoTime.MatchString(g.Time) {
+			t.Errorf("line %d: time %q is not Python's isoformat", i+1, g.Time)
+		}
+		w, _ := psono.Parse(seed.Lines[i])
+		w.Time = g.Time
+		for j := range w.Pairs {
+			switch w.Pairs[j].Key {
+			case "hostname":
+				w.Pairs[j].Value = host
+			case "kwarg_token_id":
+				w.Pairs[j].Value = tokenID
+			}
+		}
+		if want := w.String(); line != want {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, line, want)
+		}
+	}
+}
+
+// TestErrorsAndUnrouted checks the demo's refusals and the requests no route
+// claims: each gets exactly one line with the right status and event.
+func TestErrorsAndUnrouted(t *testing.T) {
+	base, logPath, stop := demo(t, "")
+	c := &client{t: t, base: base}
+	want := []struct {
+		method, path, token string
+		body                any
+		status              int
+		event               string
+	}{
+		{"POST", "/authentication/login/", "", map[string]string{"username": "demo2@example.com", "password": "nope"}, 400, "LOGIN_STARTED_ERROR"},
+		{"GET", "/user/status/", "", nil, 401, "READ_STATUS_ERROR"},
+		{"GET", "/datastore/", "bogus", nil, 401, "LIST_ALL_DATASTORES_ERROR"},
+		{"GET", "/no/such/route", "", nil, 404, "REQUEST_ERROR"},
+		{"DELETE", "/info/", "", nil, 405, "REQUEST_ERROR"},
+	}
+	for _, w := range want {
+		c.token = w.token
+		if code, _ := c.do(w.method, w.path, w.body); code != w.status {
+			t.Errorf("%s %s = %d, want %d", w.method, w.path, code, w.status)
+		}
+	}
+	// Someone else's datastore: demo1 logs in and reads demo2's.
+	c.token = ""
+	_, out := c.do("POST", "/authentication/login/", map[string]string{"username": "demo1@example.com", "password": "demo1"})
+	c.token = out["token"].(string)
+	c.do("POST", "/authentication/activate-token/", nil)
+	if code, _ := c.do("GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil); code != 403 {
+		t.Errorf("someone else's datastore = %d, want 403", code)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, logPath)
+	if len(lines) != len(want)+3 {
+		t.Fatalf("audit.log has %d lines, want %d", len(lines), len(want)+3)
+	}
+	for i, w := range want {
+		l, err := psono.Parse(lines[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, _ := l.Get("event")
+		st, _ := l.Get("status")
+		ok, _ := l.Get("success")
+		if ev != w.event || st != psono.StatusName(w.status) || ok != "False" {
+			t.Errorf("line %d = %s; want event %s, status %s, success False", i+1, lines[i], w.event, psono.StatusName(w.status))
+		}
+	}
+	last, _ := psono.Parse(lines[len(lines)-1])
+	if ev, _ := last.Get("event"); ev != "LIST_DATASTORE_PERMISSION_DENIED_ERROR" {
+		t.Errorf("last line = %s", lines[len(lines)-1])
+	}
+	if u, _ := last.Get("user"); u != "demo1@example.com" {
+		t.Errorf("last line user = %q", u)
+	}
+	if k, _ := last.Get("kwarg_datastore_id"); k != "bed4572d-6a28-4c00-94c2-dd45322de1d0" {
+		t.Errorf("last line kwarg_datastore_id = %q", k)
+	}
+}
+
+// TestLogFilePermissions checks that the folder and audit.log are created
+// private.
+func TestLogFilePermissions(t *testing.T) {
+	base, logPath, stop := demo(t, "")
+	(&client{t: t, base: base}).do("GET", "/info/", nil)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{logPath: 0o600, filepath.Dir(logPath): 0o700 | os.ModeDir} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s mode = %v, want %v", path, fi.Mode(), want)
+		}
+	}
+}
