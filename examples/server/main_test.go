@@ -31,7 +31,9 @@ func demo(t *testing.T, settings string) (base, logPath string, stop func() erro
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"}, io.Discard, ready) }()
+	go func() {
+		done <- run(ctx, []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"}, io.Discard, ready)
+	}()
 	select {
 	case addr := <-ready:
 		base = "http://" + addr

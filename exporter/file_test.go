@@ -1,0 +1,147 @@
+package exporter_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/otelaudit/otelaudit/exporter"
+	"github.com/otelaudit/otelaudit/psono"
+)
+
+// capture is a processor that keeps the last record emitted.
+type capture struct{ last sdklog.Record }
+
+func (c *capture) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (c *capture) OnEmit(_ context.Context, r *sdklog.Record) error       { c.last = r.Clone(); return nil }
+func (c *capture) Shutdown(context.Context) error                         { return nil }
+func (c *capture) ForceFlush(context.Context) error                       { return nil }
+
+// record makes an SDK record the way the SDK does: emitted through a
+// LoggerProvider.
+func record(event string, attrs ...attribute.KeyValue) sdklog.Record {
+	c := &capture{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(c))
+	var r log.Record
+	r.SetTimestamp(time.Date(2020, 5, 24, 7, 55, 41, 473771000, time.UTC))
+	r.SetEventName(event)
+	r.AddAttributes(attrs...)
+	lp.Logger("test").Emit(context.Background(), r)
+	return c.last
+}
+
+func TestAppendLine(t *testing.T) {
+	full := []attribute.KeyValue{
+		attribute.String(string(psono.KwargAttr("datastore_id")), "bed4572d-6a28-4c00-94c2-dd45322de1d0"),
+		attribute.String(string(psono.UserID.Attr), "ba504938-9a23-4162-867f-6840c301bc20"),
+		attribute.String(string(psono.User.Attr), "demo2@example.com"),
+		attribute.Int(string(psono.Status.Attr), 200),
+		attribute.String(string(psono.Hostname.Attr), "0a5048185933"),
+		attribute.Bool(string(psono.Success.Attr), true),
+		attribute.String(string(psono.ReqURL.Attr), "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/"),
+		attribute.String(string(psono.ReqMethod.Attr), "GET"),
+		attribute.String(string(psono.UserIP.Attr), "10.10.10.145"),
+		attribute.String(string(psono.Logger.Attr), "restapi.views.datastore"),
+		attribute.String(string(psono.Route), "GET /datastore/{datastore_id}/"),
+	}
+	tests := []struct {
+		name string
+		r    sdklog.Record
+		loc  *time.Location
+		want string
+	}{
+		{"seed line, attributes in any order", record("LIST_DATASTORE_SUCCESS", full...), time.UTC,
+			"2020-05-24T07:55:41.473771 logger=restapi.views.datastore, user_ip=10.10.10.145, req_method=GET, req_url=/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/, success=True, hostname=0a5048185933, status=HTTP_200_OK, event=LIST_DATASTORE_SUCCESS, user=demo2@example.com, user_id=ba504938-9a23-4162-867f-6840c301bc20, kwarg_datastore_id=bed4572d-6a28-4c00-94c2-dd45322de1d0\n"},
+		{"missing fields are None", record("", attribute.Bool(string(psono.Success.Attr), false), attribute.Int(string(psono.Status.Attr), 418)), time.FixedZone("X", 2*3600),
+			"2020-05-24T09:55:41.473771 logger=None, user_ip=None, req_method=None, req_url=None, success=False, hostname=None, status=HTTP_418_IM_A_TEAPOT, event=None\n"},
+		{"hostile kwarg name and values", record("E", attribute.String(psono.KwargAttrPrefix+"a=b, c", "x\ny"), attribute.String(string(psono.User.Attr), "a, b=c")), time.UTC,
+			"2020-05-24T07:55:41.473771 logger=None, user_ip=None, req_method=None, req_url=None, success=None, hostname=None, status=None, event=E, user=\"a, b=c\", kwarg_a_b__c=\"x\\ny\"\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(exporter.AppendLine(nil, &tt.r, tt.loc)); got != tt.want {
+				t.Errorf("AppendLine:\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFileExport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new", "audit.log")
+	f, err := exporter.NewFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []sdklog.Record{record("A"), record("B")}
+	if err := f.Export(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Export(context.Background(), recs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Export(context.Background(), recs); err == nil {
+		t.Error("Export after Shutdown succeeded")
+	}
+	for p, n := range map[string]int{path + ".1": 2, path: 1} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(string(data), "\n"); got != n {
+			t.Errorf("%s has %d lines, want %d", p, got, n)
+		}
+	}
+}
+
+// TestWriteFailure writes to /dev/full, a real device whose writes fail with
+// ENOSPC: Export must say so, never report success.
+func TestWriteFailure(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	f, err := exporter.NewFile("/dev/full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Shutdown(context.Background())
+	err = f.Export(context.Background(), []sdklog.Record{record("A")})
+	if err == nil || !strings.Contains(err.Error(), "no space left") || !strings.Contains(err.Error(), "1 record(s) not written") {
+		t.Errorf("Export to /dev/full = %v, want a no-space error counting the record", err)
+	}
+}
+
+func BenchmarkAppendLine(b *testing.B) {
+	r := record("LIST_DATASTORE_SUCCESS",
+		attribute.String(string(psono.Logger.Attr), "restapi.views.datastore"),
+		attribute.String(string(psono.UserIP.Attr), "10.10.10.145"),
+		attribute.String(string(psono.ReqMethod.Attr), "GET"),
+		attribute.String(string(psono.ReqURL.Attr), "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/"),
+		attribute.Bool(string(psono.Success.Attr), true),
+		attribute.String(string(psono.Hostname.Attr), "0a5048185933"),
+		attribute.Int(string(psono.Status.Attr), 200),
+		attribute.String(string(psono.User.Attr), "demo2@example.com"),
+		attribute.String(string(psono.UserID.Attr), "ba504938-9a23-4162-867f-6840c301bc20"),
+		attribute.String(string(psono.KwargAttr("datastore_id")), "bed4572d-6a28-4c00-94c2-dd45322de1d0"),
+	)
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = exporter.AppendLine(buf[:0], &r, time.UTC)
+	}
+}

@@ -1,0 +1,252 @@
+package instrument_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otelaudit/otelaudit/exporter"
+	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/psono"
+)
+
+// memExporter keeps the records it is given.
+type memExporter struct {
+	mu      sync.Mutex
+	records []sdklog.Record
+}
+
+func (m *memExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range rs {
+		m.records = append(m.records, r.Clone())
+	}
+	return nil
+}
+func (m *memExporter) Shutdown(context.Context) error   { return nil }
+func (m *memExporter) ForceFlush(context.Context) error { return nil }
+
+func attrs(r sdklog.Record) map[attribute.Key]attribute.Value {
+	m := map[attribute.Key]attribute.Value{}
+	r.WalkAttributes(func(kv attribute.KeyValue) bool { m[kv.Key] = kv.Value; return true })
+	return m
+}
+
+func newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /datastore/{datastore_id}/", func(w http.ResponseWriter, r *http.Request) {
+		instrument.SetUser(r.Context(), "demo2@example.com", "ba504938-9a23-4162-867f-6840c301bc20")
+		instrument.AddKwarg(r.Context(), "extra", "x")
+	})
+	mux.HandleFunc("GET /panic/", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	mux.HandleFunc("GET /created/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
+	return mux
+}
+
+// TestRecord checks the record of an ordinary request: attributes, default
+// event and logger, severity, trace and span ids.
+func TestRecord(t *testing.T) {
+	mem := &memExporter{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	h := instrument.NewHandler(newMux(), instrument.WithLoggerProvider(lp), instrument.WithHostName("h1"),
+		instrument.WithOTelHTTPOptions(otelhttp.WithTracerProvider(tp)))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/datastore/bed4572d/?secret=token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(mem.records) != 1 {
+		t.Fatalf("%d records, want 1", len(mem.records))
+	}
+	r := mem.records[0]
+	if r.EventName() != "GET_DATASTORE_DATASTORE_ID_SUCCESS" || r.Severity() != log.SeverityInfo || r.Timestamp().IsZero() {
+		t.Errorf("event %q severity %v time %v", r.EventName(), r.Severity(), r.Timestamp())
+	}
+	if !r.TraceID().IsValid() || !r.SpanID().IsValid() {
+		t.Errorf("record has no trace/span id: %v %v", r.TraceID(), r.SpanID())
+	}
+	want := map[attribute.Key]attribute.Value{
+		psono.Logger.Attr:               attribute.StringValue(instrument.DefaultLogger),
+		psono.UserIP.Attr:               attribute.StringValue("127.0.0.1"),
+		psono.ReqMethod.Attr:            attribute.StringValue("GET"),
+		psono.ReqURL.Attr:               attribute.StringValue("/datastore/bed4572d/"),
+		psono.Success.Attr:              attribute.BoolValue(true),
+		psono.Hostname.Attr:             attribute.StringValue("h1"),
+		psono.Status.Attr:               attribute.IntValue(200),
+		psono.User.Attr:                 attribute.StringValue("demo2@example.com"),
+		psono.UserID.Attr:               attribute.StringValue("ba504938-9a23-4162-867f-6840c301bc20"),
+		psono.KwargAttr("datastore_id"): attribute.StringValue("bed4572d"),
+		psono.KwargAttr("extra"):        attribute.StringValue("x"),
+		psono.Route:                     attribute.StringValue("GET /datastore/{datastore_id}/"),
+	}
+	got := attrs(r)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k].Emit(), v.Emit())
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("record has %d attributes, want %d: %v", len(got), len(want), got)
+	}
+	for _, v := range got {
+		if strings.Contains(v.Emit(), "secret") {
+			t.Errorf("query string leaked into the record: %v", v.Emit())
+		}
+	}
+}
+
+// TestStatuses checks that requests nobody handles, refused methods, panics
+// and non-200 successes all produce exactly one record with the right status.
+func TestStatuses(t *testing.T) {
+	mem := &memExporter{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
+	h := instrument.NewHandler(newMux(), instrument.WithLoggerProvider(lp), instrument.WithErrorLog(func(string, ...any) {}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	tests := []struct {
+		method, path string
+		status       int
+		event        string
+		sev          log.Severity
+	}{
+		{"GET", "/nowhere", 404, "REQUEST_ERROR", log.SeverityWarn},
+		{"POST", "/created/", 405, "REQUEST_ERROR", log.SeverityWarn},
+		{"GET", "/panic/", 500, "GET_PANIC_ERROR", log.SeverityWarn},
+		{"GET", "/created/", 201, "GET_CREATED_SUCCESS", log.SeverityInfo},
+	}
+	for i, tt := range tests {
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s answered %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
+		}
+		if len(mem.records) != i+1 {
+			t.Fatalf("%s %s: %d records, want %d", tt.method, tt.path, len(mem.records), i+1)
+		}
+		r := mem.records[i]
+		if a := attrs(r); a[psono.Status.Attr].AsInt64() != int64(tt.status) || r.EventName() != tt.event || r.Severity() != tt.sev {
+			t.Errorf("%s %s: status %v event %s severity %v, want %d %s %v", tt.method, tt.path, a[psono.Status.Attr].Emit(), r.EventName(), r.Severity(), tt.status, tt.event, tt.sev)
+		}
+	}
+}
+
+// FuzzHostileValues sends arbitrary paths, user names and kwarg names and
+// values through the middleware into a real audit.log and checks that each
+// request gives exactly one line holding exactly the expected keys, in
+// order, with the values the request carried.
+func FuzzHostileValues(f *testing.F) {
+	f.Add("/share/x, user=admin/", "evil\nuser=admin", "k, kwarg_a=b", "v\r\n2020-01-01T00:00:00 logger=forged")
+	f.Add("/share/\"q\"\\/", "\u2028\u2029\u0085", "=", "\xff\xfe")
+	f.Add("/share/%0a/", "a\tb", "name with space", `"`)
+	f.Fuzz(func(t *testing.T, path, user, kwName, kwValue string) {
+		dir := t.TempDir()
+		file, err := exporter.NewFile(filepath.Join(dir, "audit.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(file)))
+		mux := http.NewServeMux()
+		mux.HandleFunc("/share/{share_id}/", func(w http.ResponseWriter, r *http.Request) {
+			instrument.SetUser(r.Context(), user, "id")
+			instrument.AddKwarg(r.Context(), kwName, kwValue)
+		})
+		h := instrument.NewHandler(mux, instrument.WithLoggerProvider(lp), instrument.WithHostName("h"))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.URL.Path = path
+		req.URL.RawPath = ""
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if err := lp.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(file.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(data)
+		if strings.Count(text, "\n") != 1 || !strings.HasSuffix(text, "\n") {
+			t.Fatalf("want exactly one line, got %q", text)
+		}
+		l, err := psono.Parse(strings.TrimSuffix(text, "\n"))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", text, err)
+		}
+		var keys []string
+		for _, p := range l.Pairs {
+			keys = append(keys, p.Key)
+		}
+		wantKeys := []string{"logger", "user_ip", "req_method", "req_url", "success", "hostname", "status", "event"}
+		status, _ := l.Get("status")
+		routed := status == "HTTP_200_OK" // ServeMux redirects unclean paths
+		if routed {
+			wantKeys = append(wantKeys, "user", "user_id", "kwarg_share_id")
+			if name := safe(kwName); name != "share_id" {
+				wantKeys = append(wantKeys, "kwarg_"+name)
+			}
+		}
+		if !slices.Equal(keys, wantKeys) {
+			t.Fatalf("keys %v, want %v; line %q", keys, wantKeys, text)
+		}
+		if got, _ := l.Get("req_url"); !same(got, path) {
+			t.Fatalf("req_url = %q, want %q", got, path)
+		}
+		if routed {
+			if got, _ := l.Get("user"); !same(got, user) {
+				t.Fatalf("user = %q, want %q", got, user)
+			}
+			if name := safe(kwName); name != "share_id" {
+				if got, _ := l.Get("kwarg_" + name); !same(got, kwValue) {
+					t.Fatalf("kwarg = %q, want %q", got, kwValue)
+				}
+			}
+		}
+	})
+}
+
+// same reports whether got is sent, or sent cut to the value limit and
+// marked.
+func same(got, sent string) bool {
+	if len(sent) <= instrument.DefaultMaxValueLength {
+		return got == sent
+	}
+	prefix, ok := strings.CutSuffix(got, instrument.TruncatedMark)
+	return ok && len(got) <= instrument.DefaultMaxValueLength && strings.HasPrefix(sent, prefix)
+}
+
+// safe mirrors the documented mapping of AddKwarg names into the safe
+// alphabet.
+func safe(name string) string {
+	if name == "" {
+		return "_"
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	b := []byte(name)
+	for i, c := range b {
+		if !psono.ValidKwargName(string(c)) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
