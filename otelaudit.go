@@ -40,15 +40,19 @@ type Auditor struct {
 	settings config.Settings
 	provider *sdklog.LoggerProvider
 	file     *exporter.File
+	queue    *processor.Queue
 	ownTP    *sdktrace.TracerProvider
 	handler  []instrument.Option
 }
 
 type options struct {
-	hostName    string
-	serviceName string
-	tp          trace.TracerProvider
-	handlerOpts []instrument.Option
+	forward        sdklog.Exporter
+	forwardTimeout time.Duration
+	queueOpts      []processor.QueueOption
+	hostName       string
+	serviceName    string
+	tp             trace.TracerProvider
+	handlerOpts    []instrument.Option
 }
 
 // An Option configures New.
@@ -74,6 +78,26 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(o *options) { o.tp = tp }
 }
 
+// WithForwardExporter forwards the records (those the whitelist and
+// blacklist allow) to exp through a processor.Queue, instead of the OTLP
+// exporter the environment describes.
+func WithForwardExporter(exp sdklog.Exporter) Option {
+	return func(o *options) { o.forward = exp }
+}
+
+// WithForwardShutdownTimeout bounds how long Shutdown waits for the
+// forwarder to deliver what is still queued (default
+// DefaultForwardShutdownTimeout); what is left then is counted as dropped.
+// audit.log is complete either way.
+func WithForwardShutdownTimeout(d time.Duration) Option {
+	return func(o *options) { o.forwardTimeout = d }
+}
+
+// WithQueueOptions passes options to the forwarder's processor.Queue.
+func WithQueueOptions(opts ...processor.QueueOption) Option {
+	return func(o *options) { o.queueOpts = append(o.queueOpts, opts...) }
+}
+
 // WithHandlerOptions adds options for the instrument middleware that Handler
 // returns, for example instrument.WithDefaultLogger.
 func WithHandlerOptions(opts ...instrument.Option) Option {
@@ -82,6 +106,13 @@ func WithHandlerOptions(opts ...instrument.Option) Option {
 
 // New builds the audit pipeline for s. When s.Enabled is false the pipeline
 // records nothing (Handler still traces requests) and no file is opened.
+//
+// When s.Enabled is true, records go to audit.log synchronously and, when
+// ForwardingConfigured (or WithForwardExporter is given), also to an OTLP
+// exporter through a bounded processor.Queue that never blocks a request
+// and never touches the file path. The whitelist and blacklist apply to
+// both. The resource carries service.name (OTEL_SERVICE_NAME, else
+// WithServiceName), host.name and OTEL_RESOURCE_ATTRIBUTES.
 func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	var o options
 	for _, opt := range opts {
@@ -127,6 +158,26 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 			return nil, err
 		}
 		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))
+
+		if o.forward == nil && ForwardingConfigured() {
+			if o.forward, err = newOTLPExporter(context.Background()); err != nil {
+				_ = a.file.Shutdown(context.Background())
+				return nil, err
+			}
+		}
+		if o.forward != nil {
+			if o.forwardTimeout == 0 {
+				o.forwardTimeout = DefaultForwardShutdownTimeout
+			}
+			a.queue = processor.NewQueue(o.forward, append([]processor.QueueOption{processor.WithShutdownTimeout(o.forwardTimeout)}, o.queueOpts...)...)
+			fwd, err := processor.NewEventFilter(a.queue,
+				processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
+			if err != nil {
+				_ = a.file.Shutdown(context.Background())
+				return nil, err
+			}
+			lpOpts = append(lpOpts, sdklog.WithProcessor(fwd))
+		}
 	}
 	a.provider = sdklog.NewLoggerProvider(lpOpts...)
 
@@ -153,6 +204,15 @@ func (a *Auditor) Handler(h http.Handler) http.Handler {
 
 // LoggerProvider returns the provider the audit records are emitted to.
 func (a *Auditor) LoggerProvider() *sdklog.LoggerProvider { return a.provider }
+
+// ForwardDropped returns how many records the OTLP forwarder has given up
+// (0 when there is no forwarder). audit.log never misses these records.
+func (a *Auditor) ForwardDropped() int64 {
+	if a.queue == nil {
+		return 0
+	}
+	return a.queue.Dropped()
+}
 
 // Settings returns the settings the Auditor was built from.
 func (a *Auditor) Settings() config.Settings { return a.settings }
