@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -46,6 +47,8 @@ type Auditor struct {
 }
 
 type options struct {
+	mp             metric.MeterProvider
+	errorLog       func(error)
 	forward        sdklog.Exporter
 	forwardTimeout time.Duration
 	queueOpts      []processor.QueueOption
@@ -98,6 +101,19 @@ func WithQueueOptions(opts ...processor.QueueOption) Option {
 	return func(o *options) { o.queueOpts = append(o.queueOpts, opts...) }
 }
 
+// WithMeterProvider sets the MeterProvider of the pipeline's own metrics
+// (otelaudit.file.write_errors, otelaudit.forward.dropped); the default is
+// the global one.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.mp = mp }
+}
+
+// WithErrorLog sets where failures to write audit.log and records the
+// forwarder gave up are reported (rate-limited); the default is otel.Handle.
+func WithErrorLog(f func(error)) Option {
+	return func(o *options) { o.errorLog = f }
+}
+
 // WithHandlerOptions adds options for the instrument middleware that Handler
 // returns, for example instrument.WithDefaultLogger.
 func WithHandlerOptions(opts ...instrument.Option) Option {
@@ -120,6 +136,9 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	}
 	if o.hostName == "" {
 		o.hostName, _ = os.Hostname()
+	}
+	if o.forwardTimeout == 0 {
+		o.forwardTimeout = DefaultForwardShutdownTimeout
 	}
 	if o.serviceName == "" {
 		o.serviceName = "otelaudit"
@@ -147,11 +166,25 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		if s.Time == config.TimeServer {
 			loc = time.Local
 		}
-		a.file, err = exporter.NewFile(s.LogPath(), exporter.WithLocation(loc))
+		if s.Strict && s.Durability == exporter.Buffered {
+			return nil, fmt.Errorf("LOGGING_AUDIT_STRICT needs every record confirmed before its response: use LOGGING_AUDIT_DURABILITY write or fsync, not buffered (settings %s)", s.Source)
+		}
+		fileOpts := []exporter.FileOption{exporter.WithLocation(loc), exporter.WithDurability(s.Durability),
+			exporter.WithFileMode(s.FileMode), exporter.WithDirMode(s.FolderMode)}
+		queueOpts := []processor.QueueOption{processor.WithShutdownTimeout(o.forwardTimeout)}
+		if o.mp != nil {
+			fileOpts = append(fileOpts, exporter.WithMeterProvider(o.mp))
+			queueOpts = append(queueOpts, processor.WithMeterProvider(o.mp))
+		}
+		if o.errorLog != nil {
+			fileOpts = append(fileOpts, exporter.WithErrorLog(o.errorLog))
+			queueOpts = append(queueOpts, processor.WithWarnFunc(func(msg string, args ...any) { o.errorLog(fmt.Errorf(msg, args...)) }))
+		}
+		a.file, err = exporter.NewFile(s.LogPath(), fileOpts...)
 		if err != nil {
 			return nil, err
 		}
-		filter, err := processor.NewEventFilter(sdklog.NewSimpleProcessor(a.file),
+		filter, err := processor.NewEventFilter(a.file,
 			processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
 		if err != nil {
 			_ = a.file.Shutdown(context.Background())
@@ -166,10 +199,7 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 			}
 		}
 		if o.forward != nil {
-			if o.forwardTimeout == 0 {
-				o.forwardTimeout = DefaultForwardShutdownTimeout
-			}
-			a.queue = processor.NewQueue(o.forward, append([]processor.QueueOption{processor.WithShutdownTimeout(o.forwardTimeout)}, o.queueOpts...)...)
+			a.queue = processor.NewQueue(o.forward, append(queueOpts, o.queueOpts...)...)
 			fwd, err := processor.NewEventFilter(a.queue,
 				processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
 			if err != nil {
@@ -188,6 +218,9 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	}
 	if s.NumProxiesSet {
 		a.handler = append(a.handler, instrument.WithNumProxies(s.NumProxies))
+	}
+	if s.Enabled && s.Strict {
+		a.handler = append(a.handler, instrument.WithStrict(a.file.Healthy))
 	}
 	if h := s.TrustedIPHeaderName(); h != "" {
 		a.handler = append(a.handler, instrument.WithTrustedIPHeader(h))

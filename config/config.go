@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/processor"
 )
 
@@ -32,6 +33,12 @@ const (
 // DefaultFolder is where audit.log is written when LOGGING_AUDIT_FOLDER is not
 // set, as in Psono's server image.
 const DefaultFolder = "/var/log/psono"
+
+// The permissions audit.log and its folder are created with by default.
+const (
+	DefaultFileMode   os.FileMode = 0o600
+	DefaultFolderMode os.FileMode = 0o700
+)
 
 // Settings are the audit settings of a Psono settings.yaml.
 type Settings struct {
@@ -57,6 +64,20 @@ type Settings struct {
 	// client's IP, the way Django names it (TRUSTED_IP_HEADER, for example
 	// HTTP_X_REAL_IP). Empty means none. See TrustedIPHeaderName.
 	TrustedIPHeader string
+	// Strict refuses requests while audit.log cannot be written and holds
+	// each response back until its record is written
+	// (LOGGING_AUDIT_STRICT, default false).
+	Strict bool
+	// Durability says when a record counts as written
+	// (LOGGING_AUDIT_DURABILITY: write, fsync or buffered; default write).
+	Durability exporter.Durability
+	// FileMode is the permission audit.log is created with
+	// (LOGGING_AUDIT_FILE_MODE, default 0600). An existing file keeps its
+	// mode.
+	FileMode os.FileMode
+	// FolderMode is the permission a missing folder is created with
+	// (LOGGING_AUDIT_FOLDER_MODE, default 0700).
+	FolderMode os.FileMode
 	// Source says where the settings came from: a file path or
 	// "PSONO_SERVER_SETTING_BASE64"; empty for Default.
 	Source string
@@ -65,7 +86,7 @@ type Settings struct {
 // Default returns the settings Psono uses when a settings file sets none of
 // the audit keys: audit logging off.
 func Default() Settings {
-	return Settings{Folder: DefaultFolder, Time: TimeUTC}
+	return Settings{Folder: DefaultFolder, Time: TimeUTC, FileMode: DefaultFileMode, FolderMode: DefaultFolderMode}
 }
 
 // LogPath returns the path of audit.log.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/otelaudit/otelaudit/config"
+	"github.com/otelaudit/otelaudit/exporter"
 )
 
 func writeSettings(t *testing.T, text string) string {
@@ -35,6 +36,10 @@ LOGGING_AUDIT_BLACKLIST:
   - LOGIN_STARTED_ERROR
 NUM_PROXIES: 1
 TRUSTED_IP_HEADER: HTTP_CF_CONNECTING_IP
+LOGGING_AUDIT_STRICT: True
+LOGGING_AUDIT_DURABILITY: fsync
+LOGGING_AUDIT_FILE_MODE: 0640
+LOGGING_AUDIT_FOLDER_MODE: '0750'
 `)
 	got, err := config.Load(path)
 	if err != nil {
@@ -44,6 +49,7 @@ TRUSTED_IP_HEADER: HTTP_CF_CONNECTING_IP
 		Enabled: true, Folder: "/tmp/psono-audit", Time: config.TimeServer,
 		Whitelist: []string{"READ_INFO_SUCCESS", "LOGIN_*"}, Blacklist: []string{"LOGIN_STARTED_ERROR"},
 		NumProxies: 1, NumProxiesSet: true, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", Source: path,
+		Strict: true, Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", got, want)
@@ -105,6 +111,9 @@ func TestBadValues(t *testing.T) {
 		{"bad pattern", "LOGGING_AUDIT_WHITELIST: ['LOG*IN']\n", "LOGGING_AUDIT_WHITELIST", 1, "'*' is allowed only at the end"},
 		{"empty pattern", "LOGGING_AUDIT_BLACKLIST: ['']\n", "LOGGING_AUDIT_BLACKLIST", 1, "empty event pattern"},
 		{"list folder", "LOGGING_AUDIT_FOLDER: [a]\n", "LOGGING_AUDIT_FOLDER", 1, "must be a string"},
+		{"unknown durability", "LOGGING_AUDIT_DURABILITY: always\n", "LOGGING_AUDIT_DURABILITY", 1, `unknown durability "always"; want write, fsync or buffered`},
+		{"bad mode", "LOGGING_AUDIT_FILE_MODE: '0999'\n", "LOGGING_AUDIT_FILE_MODE", 1, "octal permission"},
+		{"list strict", "LOGGING_AUDIT_STRICT: []\n", "LOGGING_AUDIT_STRICT", 1, "must be True or False"},
 		{"header form", "TRUSTED_IP_HEADER: X-Real-IP\n", "TRUSTED_IP_HEADER", 1, "HTTP_X_REAL_IP"},
 	}
 	for _, tt := range tests {

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/otelaudit/otelaudit/exporter"
 )
 
 // keys are the settings this package reads, in the order they are documented.
@@ -19,6 +22,10 @@ var keys = []string{
 	"LOGGING_AUDIT_BLACKLIST",
 	"NUM_PROXIES",
 	"TRUSTED_IP_HEADER",
+	"LOGGING_AUDIT_STRICT",
+	"LOGGING_AUDIT_DURABILITY",
+	"LOGGING_AUDIT_FILE_MODE",
+	"LOGGING_AUDIT_FOLDER_MODE",
 }
 
 // value is a setting's value from either a YAML node or a JSON-decoded
@@ -29,6 +36,19 @@ type value interface {
 	str() (string, error)
 	integer() (int, error)
 	strings() ([]string, error)
+	scalar() (string, bool)
+}
+
+// parseMode reads a permission like 0640 or '0640' (octal, as chmod takes it).
+func parseMode(v value) (os.FileMode, error) {
+	s, ok := v.scalar()
+	if ok {
+		m, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(s, "0o"), "0"), 8, 32)
+		if err == nil && m <= 0o777 {
+			return os.FileMode(m), nil
+		}
+	}
+	return 0, fmt.Errorf("must be an octal permission like '0600', got %s", s)
 }
 
 var setters = map[string]func(*Settings, value) error{
@@ -105,6 +125,42 @@ var setters = map[string]func(*Settings, value) error{
 		s.NumProxies, s.NumProxiesSet = n, true
 		return nil
 	},
+	"LOGGING_AUDIT_STRICT": func(s *Settings, v value) (err error) {
+		if v.isNull() {
+			s.Strict = false
+			return nil
+		}
+		s.Strict, err = v.boolean()
+		return err
+	},
+	"LOGGING_AUDIT_DURABILITY": func(s *Settings, v value) error {
+		if v.isNull() {
+			s.Durability = exporter.Write
+			return nil
+		}
+		d, err := v.str()
+		if err != nil {
+			return err
+		}
+		s.Durability, err = exporter.ParseDurability(d)
+		return err
+	},
+	"LOGGING_AUDIT_FILE_MODE": func(s *Settings, v value) (err error) {
+		if v.isNull() {
+			s.FileMode = DefaultFileMode
+			return nil
+		}
+		s.FileMode, err = parseMode(v)
+		return err
+	},
+	"LOGGING_AUDIT_FOLDER_MODE": func(s *Settings, v value) (err error) {
+		if v.isNull() {
+			s.FolderMode = DefaultFolderMode
+			return nil
+		}
+		s.FolderMode, err = parseMode(v)
+		return err
+	},
 	"TRUSTED_IP_HEADER": func(s *Settings, v value) error {
 		if v.isNull() {
 			s.TrustedIPHeader = ""
@@ -153,6 +209,13 @@ func (v yamlValue) kind() string {
 		return "a number"
 	}
 	return fmt.Sprintf("the string %q", v.n.Value)
+}
+
+func (v yamlValue) scalar() (string, bool) {
+	if v.n.Kind == yaml.ScalarNode && (v.n.Tag == "!!int" || v.n.Tag == "!!str") {
+		return v.n.Value, true
+	}
+	return v.kind(), false
 }
 
 func (v yamlValue) isNull() bool { return v.n.Kind == yaml.ScalarNode && v.n.Tag == "!!null" }
@@ -213,6 +276,16 @@ func (v jsonValue) kind() string {
 		return strconv.Quote(x)
 	}
 	return "null"
+}
+
+func (v jsonValue) scalar() (string, bool) {
+	switch x := v.v.(type) {
+	case string:
+		return x, true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	}
+	return v.kind(), false
 }
 
 func (v jsonValue) isNull() bool { return v.v == nil }

@@ -18,6 +18,7 @@
 package instrument
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/log/global"
 
+	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
@@ -63,6 +65,7 @@ type config struct {
 	defaultLogger  string
 	maxValueLength int
 	errorLog       func(msg string, args ...any)
+	strict         func() error
 }
 
 // An Option configures NewHandler.
@@ -127,6 +130,19 @@ func WithErrorLog(f func(msg string, args ...any)) Option {
 	return func(c *config) { c.errorLog = f }
 }
 
+// WithStrict turns on strict mode, after Vault's rule that nothing is served
+// unaudited. While healthy returns an error (the audit log cannot be written)
+// every request is refused with 503 before its handler runs, and recorded
+// with the event UnavailableEvent. Otherwise the handler's response is held
+// in memory until its record is written, and replaced by a 503 when the
+// write failed. Records must reach a synchronous exporter.File for the
+// write to be confirmed; a record the whitelist or blacklist drops does not
+// hold its response back. Streaming responses (Flush, Hijack) are not
+// available in strict mode.
+func WithStrict(healthy func() error) Option {
+	return func(c *config) { c.strict = healthy }
+}
+
 // NewHandler returns h wrapped in the audit middleware and in otelhttp.
 //
 // A record's event is the one the handler set with SetEvent. Without one it
@@ -183,8 +199,11 @@ func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A fresh record each time: a handler may keep the context past its
 	// return, and must never reach into another request's record.
 	rec := new(record)
-	ctx := context.WithValue(r.Context(), recordKey{}, rec)
-	r2 := r.WithContext(ctx)
+	r2 := r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
+	if a.cfg.strict != nil {
+		a.serveStrict(w, r, r2, rec)
+		return
+	}
 
 	var (
 		status      int
@@ -217,30 +236,109 @@ func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		},
 	})
 
+	p := a.call(sw, r2)
+	if p != nil {
+		// The client gets a 500 when nothing was sent yet; either way the
+		// request failed.
+		if !wroteHeader && p != http.ErrAbortHandler {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		}
+		status = http.StatusInternalServerError
+	}
+	if status == 0 {
+		status = http.StatusOK
+	}
+	a.emit(r.Context(), r2, rec, status)
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+}
+
+// call runs the wrapped handler and returns what it panicked with, if it did.
+func (a *auditHandler) call(w http.ResponseWriter, r *http.Request) (p any) {
 	defer func() {
-		p := recover()
-		if p != nil {
-			if p != http.ErrAbortHandler {
-				a.cfg.errorLog("otelaudit: panic serving "+r.Method+" "+r.URL.Path+":", p, "\n"+string(debug.Stack()))
-			}
-			if !wroteHeader {
-				status = http.StatusInternalServerError
-				if p != http.ErrAbortHandler {
-					http.Error(w, http.StatusText(status), status)
-				}
-			} else {
-				status = http.StatusInternalServerError
-			}
+		p = recover()
+		if p != nil && p != http.ErrAbortHandler {
+			a.cfg.errorLog("otelaudit: panic serving "+r.Method+" "+r.URL.Path+":", p, "\n"+string(debug.Stack()))
 		}
-		if status == 0 {
-			status = http.StatusOK
-		}
-		a.emit(r.Context(), r2, rec, status)
+	}()
+	a.next.ServeHTTP(w, r)
+	return nil
+}
+
+// UnavailableEvent is the event of a request that strict mode refused because
+// the audit log could not be written.
+const UnavailableEvent = "AUDIT_LOG_UNAVAILABLE_ERROR"
+
+// serveStrict serves a request in strict mode: refused with 503 before its
+// handler runs while the audit log is failing, and its response held back
+// until its record is written, then replaced by a 503 if the write failed.
+func (a *auditHandler) serveStrict(w http.ResponseWriter, r, r2 *http.Request, rec *record) {
+	if err := a.cfg.strict(); err != nil {
+		// Still try to record the refusal: it is an interaction too, and
+		// a write that succeeds again ends the failing state.
+		rec.event = UnavailableEvent
+		a.emit(r.Context(), r2, rec, http.StatusServiceUnavailable)
+		http.Error(w, "audit log unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	bw := &heldResponse{header: http.Header{}}
+	p := a.call(bw, r2)
+	status := bw.status
+	if p != nil {
+		status = http.StatusInternalServerError
+		bw = nil
+	} else if status == 0 {
+		status = http.StatusOK
+	}
+	ctx, receipt := exporter.NewReceiptContext(r.Context())
+	a.emit(ctx, r2, rec, status)
+	if _, err := receipt.Written(); err != nil {
+		http.Error(w, "audit log unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if bw == nil {
 		if p == http.ErrAbortHandler {
 			panic(p)
 		}
-	}()
-	a.next.ServeHTTP(sw, r2)
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	bw.sendTo(w)
+}
+
+// heldResponse keeps a response in memory until strict mode knows its
+// record was written.
+type heldResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+
+func (h *heldResponse) WriteHeader(code int) {
+	if h.status == 0 && code >= 200 {
+		h.status = code
+	}
+}
+
+func (h *heldResponse) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.body.Write(b)
+}
+
+func (h *heldResponse) sendTo(w http.ResponseWriter) {
+	dst := w.Header()
+	for k, v := range h.header {
+		dst[k] = v
+	}
+	if h.status != 0 {
+		w.WriteHeader(h.status)
+	}
+	_, _ = w.Write(h.body.Bytes())
 }
 
 // emit builds and emits the audit record of a finished request. r is the
