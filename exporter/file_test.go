@@ -145,3 +145,76 @@ func BenchmarkAppendLine(b *testing.B) {
 		buf = exporter.AppendLine(buf[:0], &r, time.UTC)
 	}
 }
+
+// TestNoticesDeletedAndReplaced deletes audit.log, then replaces it with
+// another file: each time the next record must land in the file at the path,
+// not in the one that was taken away.
+func TestNoticesDeletedAndReplaced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	f, err := exporter.NewFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Shutdown(context.Background())
+	var r = record("A")
+	emit := func() {
+		t.Helper()
+		if err := f.OnEmit(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emit()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	emit()
+	if n := lines(t, path); n != 1 {
+		t.Fatalf("after delete: %d lines at the path, want 1", n)
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	emit()
+	if n := lines(t, path); n != 2 {
+		t.Fatalf("after replace: %d lines at the path, want 2", n)
+	}
+}
+
+// TestReceipt checks that a record's outcome reaches its emitter.
+func TestReceipt(t *testing.T) {
+	f, err := exporter.NewFile(filepath.Join(t.TempDir(), "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record("A")
+	ctx, rc := exporter.NewReceiptContext(context.Background())
+	if ok, err := rc.Written(); ok || err != nil {
+		t.Fatalf("fresh receipt = %v, %v", ok, err)
+	}
+	if err := f.OnEmit(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := rc.Written(); !ok || err != nil {
+		t.Fatalf("receipt after a write = %v, %v", ok, err)
+	}
+	_ = f.Shutdown(context.Background())
+	ctx, rc = exporter.NewReceiptContext(context.Background())
+	_ = f.OnEmit(ctx, &r)
+	if ok, err := rc.Written(); ok || err == nil {
+		t.Fatalf("receipt after shutdown = %v, %v; want a failure", ok, err)
+	}
+}
+
+func lines(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(data), "\n")
+}
