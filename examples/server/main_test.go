@@ -247,3 +247,28 @@ func TestLogFilePermissions(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSpoofedIP: a client's own X-Forwarded-For or X-Real-IP does not
+// change user_ip on a server with no proxy configured.
+func TestNoSpoofedIP(t *testing.T) {
+	base, logPath, stop := demo(t, "")
+	req, _ := http.NewRequest("GET", base+"/info/", nil)
+	req.Header.Set("X-Forwarded-For", "10.10.10.145")
+	req.Header.Set("X-Real-IP", "10.10.10.146")
+	req.Header.Set("CF-Connecting-IP", "10.10.10.147")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := psono.Parse(readLines(t, logPath)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip, _ := l.Get("user_ip"); ip != "127.0.0.1" {
+		t.Errorf("user_ip = %q, want the peer 127.0.0.1", ip)
+	}
+}

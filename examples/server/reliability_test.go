@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/otelaudit/otelaudit/psono"
+)
+
+// loadClient is a keep-alive HTTP client for n concurrent workers.
+func loadClient(n int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: n, MaxIdleConnsPerHost: n, MaxConnsPerHost: n}}
+}
+
+// shareIDs reads every audit line under dir (audit.log and its rotated
+// copies), checks each is well formed and returns how often each
+// kwarg_share_id occurs.
+func shareIDs(t *testing.T, dir string) (map[string]int, int) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "audit.log*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no audit files in %s: %v", dir, err)
+	}
+	ids := map[string]int{}
+	total := 0
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			l, err := psono.Parse(sc.Text())
+			if err != nil {
+				t.Fatalf("%s: torn or malformed line %q: %v", name, sc.Text(), err)
+			}
+			if len(l.Pairs) != 9 || l.Pairs[8].Key != "kwarg_share_id" {
+				t.Fatalf("%s: line with wrong fields: %s", name, sc.Text())
+			}
+			ids[l.Pairs[8].Value]++
+			total++
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids, total
+}
+
+// TestLoad50k: 50,000 requests from 64 concurrent keep-alive clients give
+// exactly 50,000 well-formed lines, one per request.
+func TestLoad50k(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	base, logPath, stop := demo(t, "")
+	const total, workers = 50000, 64
+	client := loadClient(workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > total {
+					return
+				}
+				resp, err := client.Get(fmt.Sprintf("%s/share/id-%d/", base, i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	ids, n := shareIDs(t, filepath.Dir(logPath))
+	if n != total || len(ids) != total {
+		t.Fatalf("%d lines with %d distinct requests, want %d", n, len(ids), total)
+	}
+}
+
+// buildDemo builds the demo server binary once per test run.
+var buildDemo = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "otelaudit-demo")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "server")
+	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+type process struct {
+	cmd  *exec.Cmd
+	base string
+	dir  string
+	done chan error
+}
+
+// startDemo runs the demo binary with a settings file and waits until it
+// listens.
+func startDemo(t *testing.T, settings string) *process {
+	t.Helper()
+	bin, err := buildDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sp := filepath.Join(dir, "settings.yaml")
+	if err := os.WriteFile(sp, []byte("LOGGING_AUDIT: True\nLOGGING_AUDIT_FOLDER: "+filepath.Join(dir, "log")+"\n"+settings), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-settings", sp, "-listen", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, dir: filepath.Join(dir, "log"), done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+				addr <- a
+			}
+		}
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	select {
+	case p.base = <-addr:
+	case err := <-p.done:
+		t.Fatalf("demo exited before listening: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo did not listen within 60s")
+	}
+	return p
+}
+
+// load sends requests from n workers until stop is closed or the server
+// stops answering; it returns the share ids of the requests that got a
+// response.
+func load(base string, n int, stop <-chan struct{}, answered *atomic.Int64) []string {
+	client := loadClient(n)
+	var mu sync.Mutex
+	var got []string
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("id-%d", next.Add(1))
+				resp, err := client.Get(base + "/share/" + id + "/")
+				if err != nil {
+					return // the server is going away
+				}
+				resp.Body.Close()
+				mu.Lock()
+				got = append(got, id)
+				mu.Unlock()
+				answered.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return got
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSIGTERMUnderLoad sends SIGTERM to the demo while 32 clients hammer
+// it: the process must exit cleanly, and every request that got a response
+// must have exactly one line.
+func TestSIGTERMUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the demo binary")
+	}
+	p := startDemo(t, "")
+	var answered atomic.Int64
+	stop := make(chan struct{})
+	result := make(chan []string, 1)
+	go func() { result <- load(p.base, 32, stop, &answered) }()
+	waitFor(t, "2000 answered requests", func() bool { return answered.Load() >= 2000 })
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("demo exited with %v after SIGTERM", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo did not exit within 60s of SIGTERM")
+	}
+	close(stop)
+	got := <-result
+	ids, total := shareIDs(t, p.dir)
+	for _, id := range got {
+		if ids[id] != 1 {
+			t.Fatalf("request %s got a response but has %d lines", id, ids[id])
+		}
+	}
+	if total < len(got) || len(ids) != total {
+		t.Fatalf("%d lines, %d distinct, for %d answered requests", total, len(ids), len(got))
+	}
+	t.Logf("%d answered requests, %d lines (the rest were cut off mid-response)", len(got), total)
+}
+
+// TestLogrotate rotates audit.log with Debian's logrotate in create mode,
+// postrotate sending SIGHUP, five times during load: the lines across all
+// files are exactly the answered requests, none twice.
+func TestLogrotate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the demo binary")
+	}
+	lr, err := exec.LookPath("logrotate")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("logrotate is not installed; .ci/run installs Debian's logrotate package")
+		}
+		t.Skip("logrotate is not installed (apt-get install logrotate)")
+	}
+	p := startDemo(t, "")
+	conf := filepath.Join(t.TempDir(), "logrotate.conf")
+	state := filepath.Join(t.TempDir(), "state")
+	text := fmt.Sprintf(`%s/audit.log {
+    rotate 100
+    create 0600
+    nocompress
+    missingok
+    postrotate
+        kill -HUP %d
+    endscript
+}
+`, p.dir, p.cmd.Process.Pid)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var answered atomic.Int64
+	stop := make(chan struct{})
+	result := make(chan []string, 1)
+	go func() { result <- load(p.base, 16, stop, &answered) }()
+	for i := 1; i <= 5; i++ {
+		target := int64(i * 1000)
+		waitFor(t, "load", func() bool { return answered.Load() >= target })
+		if out, err := exec.Command(lr, "-f", "-s", state, conf).CombinedOutput(); err != nil {
+			t.Fatalf("logrotate: %v\n%s", err, out)
+		}
+	}
+	waitFor(t, "load after the last rotation", func() bool { return answered.Load() >= 6000 })
+	close(stop)
+	got := <-result
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-p.done; err != nil {
+		t.Fatalf("demo exited with %v", err)
+	}
+	p.done <- nil
+	files, _ := filepath.Glob(filepath.Join(p.dir, "audit.log*"))
+	if len(files) != 6 {
+		t.Errorf("%d audit files after 5 rotations, want 6: %v", len(files), files)
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Size() == 0 && !strings.HasSuffix(f, "audit.log") {
+			t.Errorf("rotated file %s is empty", f)
+		}
+	}
+	ids, total := shareIDs(t, p.dir)
+	if total != len(got) || len(ids) != len(got) {
+		t.Fatalf("%d lines (%d distinct) across %d files for %d answered requests", total, len(ids), len(files), len(got))
+	}
+	for _, id := range got {
+		if ids[id] != 1 {
+			t.Fatalf("request %s has %d lines", id, ids[id])
+		}
+	}
+}
