@@ -90,7 +90,7 @@ type panel struct {
 		QueryType  string `json:"queryType"`
 	} `json:"targets"`
 	Transformations []transformation `json:"transformations"`
-	Panels []panel `json:"panels"` // inside a collapsed row
+	Panels          []panel          `json:"panels"` // inside a collapsed row
 }
 
 func loadDashboard(t *testing.T) dashboard {
