@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	settingsPath := fs.String("settings", "", "Psono settings.yaml (default: Psono's lookup, then "+fallbackSettings+")")
 	listen := fs.String("listen", "127.0.0.1:10200", "address to listen on")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
+	forwardTimeout := fs.Duration("forward-shutdown-timeout", otelaudit.DefaultForwardShutdownTimeout, "how long shutdown waits for OTLP forwarding to deliver queued records")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,12 +57,16 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	if err != nil {
 		return err
 	}
-	auditor, err := otelaudit.New(settings, otelaudit.WithServiceName("otelaudit-demo"))
+	auditor, err := otelaudit.New(settings, otelaudit.WithServiceName("otelaudit-demo"),
+		otelaudit.WithForwardShutdownTimeout(*forwardTimeout))
 	if err != nil {
 		return err
 	}
 	if settings.Enabled {
 		fmt.Fprintf(logw, "audit log: %s (settings: %s)\n", settings.LogPath(), settings.Source)
+		if otelaudit.ForwardingConfigured() {
+			fmt.Fprintln(logw, "forwarding audit records over OTLP (OTEL_EXPORTER_OTLP_* environment)")
+		}
 	} else {
 		fmt.Fprintf(logw, "audit log: off (LOGGING_AUDIT is not True in %s)\n", settings.Source)
 	}
