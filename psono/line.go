@@ -57,6 +57,87 @@ func (l Line) String() string { return string(l.AppendTo(nil)) }
 // (t.UTC() or t.Local()); the zone is not written. Nanoseconds below a
 // microsecond are truncated.
 func AppendTime(dst []byte, t time.Time) []byte {
+	_, offset := t.Zone()
+	secs := t.Unix() + int64(offset)
+	days := secs / 86400
+	rem := secs % 86400
+	if rem < 0 {
+		days--
+		rem += 86400
+	}
+	year, month, day := civil(days)
+	if year < 0 || year > 9999 {
+		return appendTimeSlow(dst, t)
+	}
+	sod := int(rem)
+	var b [26]byte
+	put2(b[0:], year/100)
+	put2(b[2:], year%100)
+	b[4] = '-'
+	put2(b[5:], month)
+	b[7] = '-'
+	put2(b[8:], day)
+	b[10] = 'T'
+	put2(b[11:], sod/3600)
+	b[13] = ':'
+	put2(b[14:], sod/60%60)
+	b[16] = ':'
+	put2(b[17:], sod%60)
+	us := t.Nanosecond() / 1000
+	if us == 0 {
+		return append(dst, b[:19]...)
+	}
+	b[19] = '.'
+	put2(b[20:], us/10000)
+	put2(b[22:], us/100%100)
+	put2(b[24:], us%100)
+	return append(dst, b[:]...)
+}
+
+// civil returns the proleptic Gregorian date of the day that is days after
+// 1970-01-01 (Howard Hinnant's days-to-civil algorithm).
+func civil(days int64) (year, month, day int) {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11], from March
+	d := doy - (153*mp+2)/5 + 1                            // [1, 31]
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return int(y), int(m), int(d)
+}
+
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// put2 writes v (0 to 99) as two digits.
+func put2(b []byte, v int) {
+	_ = b[1]
+	b[0], b[1] = digitPairs[2*v], digitPairs[2*v+1]
+}
+
+// appendTimeSlow is AppendTime for years outside 0 to 9999, through the time
+// package.
+func appendTimeSlow(dst []byte, t time.Time) []byte {
 	year, month, day := t.Date()
 	hour, min, sec := t.Clock()
 	dst = appendInt(dst, year, 4)
@@ -77,8 +158,13 @@ func AppendTime(dst []byte, t time.Time) []byte {
 	return dst
 }
 
-// appendInt appends v, zero-padded to width digits. v must not be negative.
+// appendInt appends v, zero-padded to width digits. A negative v is written
+// with a leading '-'.
 func appendInt(dst []byte, v, width int) []byte {
+	if v < 0 {
+		dst = append(dst, '-')
+		v = -v
+	}
 	var b [20]byte
 	i := len(b)
 	for v >= 10 || width > 1 {
@@ -164,29 +250,96 @@ func AppendValue(dst []byte, s string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// Byte classes of scan's lookup table, for ASCII bytes.
+const (
+	clsEscape = 1 // '\\' or '"': escaped, but no reason to quote
+	clsQuote  = 2 // space, C0 control or DEL: quoted
+	clsHigh   = 3 // 0x80 and above: decoded as UTF-8
+)
+
+// byteClass classifies every byte value for scan; 0 means the byte is copied
+// as it is.
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = clsHigh
+		case c <= ' ' || c == 0x7f:
+			t[c] = clsQuote
+		case c == '\\' || c == '"':
+			t[c] = clsEscape
+		}
+	}
+	return t
+}()
+
+// Word-at-a-time constants: lo has 1 in every byte, hi has the top bit of
+// every byte.
+const (
+	lo = 0x0101010101010101
+	hi = 0x8080808080808080
+)
+
+// special reports whether one of the 8 bytes of w is not copied as it is:
+// 0x80 or above, below 0x21 (space and C0 controls), '"', '\\' or DEL. Each
+// test is exact for a word of ASCII bytes, and bytes with the top bit set are
+// caught by the first.
+func special(w uint64) bool {
+	q := w ^ (lo * '"')
+	b := w ^ (lo * '\\')
+	d := w ^ (lo * 0x7f)
+	return (w|
+		(w-lo*0x21)&^w|
+		(q-lo)&^q|
+		(b-lo)&^b|
+		(d-lo)&^d)&hi != 0
+}
+
 // scan reports whether s must be quoted, and whether it can be copied as it
-// is (no quoting, nothing to escape).
+// is (no quoting, nothing to escape). It reads eight bytes at a time, the
+// last word overlapping the one before when the length is not a multiple of
+// eight, and returns at once when they are all plain ASCII, the common case.
+// Otherwise, and for strings shorter than eight bytes, it looks each byte up
+// in byteClass.
 func scan(s string) (quote, plain bool) {
-	plain = true
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == ' ' || c < 0x20 || c == 0x7f:
-				return true, false
-			case c == '\\' || c == '"':
-				plain = false
+	i := 0
+	if len(s) >= 8 {
+		for ; i+8 <= len(s); i += 8 {
+			if special(load64(s[i:])) {
+				break
 			}
+		}
+		if i+8 > len(s) && (i == len(s) || !special(load64(s[len(s)-8:]))) {
+			return false, true
+		}
+	}
+	plain = true
+	for i < len(s) {
+		switch byteClass[s[i]] {
+		case 0:
 			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || unicode.IsSpace(r) {
+		case clsEscape:
+			plain = false
+			i++
+		case clsQuote:
 			return true, false
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 || unicode.IsSpace(r) {
+				return true, false
+			}
+			i += size
 		}
-		i += size
 	}
 	return false, plain
+}
+
+// load64 returns the first eight bytes of s, little-endian; the compiler
+// makes it one load.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // ErrSyntax is wrapped by every error Parse returns.
