@@ -85,6 +85,12 @@ const (
 // once after reopening; a write that still fails is counted in the metric
 // otelaudit.file.write_errors, reported by a rate-limited error through
 // otel.Handle, returned to the caller and recorded in the request's Receipt.
+//
+// Records emitted concurrently share their write (and, with Sync, their
+// fsync): the first caller to find no write in progress writes every line
+// that is waiting, in one write call, while the next callers collect their
+// lines for the following one (group commit). Each caller still returns only
+// once its own line has been written (and synced), with that write's outcome.
 type File struct {
 	path       string
 	loc        *time.Location
@@ -95,25 +101,30 @@ type File struct {
 	errorLog   func(error)
 
 	mu      sync.Mutex
-	cond    sync.Cond // signalled when synced or syncing change
-	f       *os.File
+	cond    sync.Cond // signalled when a write finishes
+	f       *os.File  // owned by the writer while writing is true
 	ino     fileID
 	closed  bool
 	lastErr error
-	pending []byte // Buffered mode
 	buf     []byte // Export's buffer
 
-	seq          uint64 // lines written (Sync mode bookkeeping)
-	synced       uint64
-	syncFailedTo uint64
-	syncErr      error
-	syncing      bool
+	pending []byte // lines waiting for the next write
+	batch   *batch // the records in pending; nil when pending is empty
+	spare   []byte // the buffer of the last write, for reuse
+	writing bool   // a caller is writing (and syncing) outside mu
 
 	lastReport time.Time
 	unreported int
 
 	stopFlush chan struct{}
 	flushDone chan struct{}
+}
+
+// batch is the outcome of one write shared by the records it carried.
+type batch struct {
+	n    int // records
+	done bool
+	err  error
 }
 
 var (
@@ -212,6 +223,16 @@ func idOf(fi os.FileInfo) fileID {
 	return fileID{}
 }
 
+// statID returns the identity of the file at path without allocating (it is
+// asked before every write).
+func statID(path string) (fileID, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fileID{}, err
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, nil
+}
+
 // open opens the path; f.mu is held or f is not shared yet.
 func (f *File) open() error {
 	if err := os.MkdirAll(filepath.Dir(f.path), f.dirMode); err != nil {
@@ -230,8 +251,8 @@ func (f *File) open() error {
 	return nil
 }
 
-// closeFile syncs and closes the open file; f.mu is held. Everything written
-// to it counts as synced.
+// closeFile syncs and closes the open file; f.mu is held, or the caller is
+// the writer.
 func (f *File) closeFile() error {
 	if f.f == nil {
 		return nil
@@ -244,19 +265,14 @@ func (f *File) closeFile() error {
 		err = cerr
 	}
 	f.f = nil
-	if err == nil {
-		f.synced = f.seq
-		f.cond.Broadcast()
-	}
 	return err
 }
 
 // current makes sure f.f is open and still the file at the path; f.mu is
-// held.
+// held, or the caller is the writer.
 func (f *File) current() error {
 	if f.f != nil {
-		fi, err := os.Stat(f.path)
-		if err == nil && idOf(fi) == f.ino {
+		if id, err := statID(f.path); err == nil && id == f.ino {
 			return nil
 		}
 		// Deleted, moved away or replaced: write to the path again.
@@ -265,12 +281,10 @@ func (f *File) current() error {
 	return f.open()
 }
 
-// write writes b whole at the end of the file; f.mu is held. After a failure
-// it reopens the file and tries once more.
-func (f *File) write(b []byte) error {
-	if f.closed {
-		return errors.New("audit log: write after shutdown")
-	}
+// write writes b whole at the end of the file, and syncs it when sync is
+// set. After a failure it reopens the file and tries once more. f.mu is
+// held, or the caller is the writer.
+func (f *File) write(b []byte, sync bool) error {
 	var err error
 	for attempt := 0; attempt < 2 && len(b) > 0; attempt++ {
 		if attempt > 0 {
@@ -288,10 +302,11 @@ func (f *File) write(b []byte) error {
 			}
 		}
 	}
-	if err == nil {
-		f.seq++
+	if err == nil && sync {
+		if err = f.f.Sync(); errors.Is(err, syscall.EINVAL) {
+			err = nil // a device such as /dev/full cannot be synced
+		}
 	}
-	f.lastErr = err
 	return err
 }
 
@@ -335,30 +350,48 @@ func (f *File) Export(ctx context.Context, records []sdklog.Record) error {
 	return err
 }
 
-// commit writes lines (n records) with the configured durability.
+// maxPending bounds the lines Buffered mode holds in memory: a caller that
+// finds this much waiting behind a write in progress waits for it.
+const maxPending = 16 * bufferedFlushSize
+
+// commit writes lines (n records) with the configured durability: with
+// Write and Sync it returns once they are written (and synced), with
+// Buffered once they are queued.
 func (f *File) commit(lines []byte, n int) error {
 	f.mu.Lock()
+	for f.durability == Buffered && f.writing && len(f.pending) >= maxPending {
+		f.cond.Wait() // the disk is behind: hold the caller, not the memory
+	}
+	if f.closed {
+		f.mu.Unlock()
+		return fmt.Errorf("audit log %s: %d record(s) not written: write after shutdown", f.path, n)
+	}
+	f.pending = append(f.pending, lines...)
+	if f.batch == nil {
+		f.batch = new(batch)
+	}
+	b := f.batch
+	b.n += n
 	var err error
-	switch f.durability {
-	case Buffered:
-		if f.closed {
-			err = errors.New("audit log: write after shutdown")
-			break
+	if f.durability == Buffered {
+		if len(f.pending) >= bufferedFlushSize && !f.writing {
+			if err = f.flushLocked(); err != nil {
+				err = fmt.Errorf("audit log %s: %d buffered record(s) not written: %w", f.path, b.n, err)
+			}
 		}
-		f.pending = append(f.pending, lines...)
-		if len(f.pending) >= bufferedFlushSize {
-			err = f.flushPending()
-		}
-	case Sync:
-		if err = f.write(lines); err == nil {
-			err = f.syncTo(f.seq)
-		}
-	default:
-		err = f.write(lines)
+		f.mu.Unlock()
+		return err
 	}
-	if err != nil {
-		f.report(err, n)
+	for !b.done {
+		if f.writing {
+			f.cond.Wait()
+			continue
+		}
+		// No write is in progress, so b is f.batch: write it with every
+		// line that joined it.
+		f.flushLocked()
 	}
+	err = b.err
 	f.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("audit log %s: %d record(s) not written: %w", f.path, n, err)
@@ -366,44 +399,42 @@ func (f *File) commit(lines []byte, n int) error {
 	return nil
 }
 
-// syncTo waits until the write numbered s is on stable storage, running the
-// fsync itself when no other caller is (group commit); f.mu is held.
-func (f *File) syncTo(s uint64) error {
-	for f.synced < s {
-		if f.syncFailedTo >= s {
-			return f.syncErr
-		}
-		if f.syncing {
-			f.cond.Wait()
-			continue
-		}
-		f.syncing = true
-		target, file := f.seq, f.f
-		f.mu.Unlock()
-		err := file.Sync()
-		f.mu.Lock()
-		f.syncing = false
-		if err == nil {
-			f.synced = max(f.synced, target)
-		} else if f.synced < target {
-			f.syncFailedTo, f.syncErr = target, err
-		}
-		f.cond.Broadcast()
-	}
-	return nil
-}
-
-// flushPending writes the Buffered mode's pending lines; f.mu is held.
-func (f *File) flushPending() error {
+// flushLocked writes (and with Sync, syncs) the pending lines as the writer:
+// f.mu is held on entry and on return, released during the write so that
+// other callers can queue the next batch. No other write may be in progress.
+// It returns the write's error, which it has also reported.
+func (f *File) flushLocked() error {
 	if len(f.pending) == 0 {
 		return nil
 	}
-	err := f.write(f.pending)
-	f.pending = f.pending[:0]
-	if cap(f.pending) > 4*bufferedFlushSize {
-		f.pending = nil
+	b, lines := f.batch, f.pending
+	f.batch, f.pending, f.spare = nil, f.spare[:0], nil
+	if f.pending == nil && f.durability == Buffered {
+		f.pending = make([]byte, 0, 2*bufferedFlushSize)
 	}
+	f.writing = true
+	f.mu.Unlock()
+	err := f.write(lines, f.durability == Sync)
+	f.mu.Lock()
+	f.writing = false
+	b.done, b.err = true, err
+	f.lastErr = err
+	if err != nil {
+		f.report(err, b.n)
+	}
+	if cap(lines) <= 4*bufferedFlushSize {
+		f.spare = lines[:0]
+	}
+	f.cond.Broadcast()
 	return err
+}
+
+// idle waits until no write is in progress; f.mu is held. While the caller
+// holds f.mu afterwards no write starts, so it may use the file itself.
+func (f *File) idle() {
+	for f.writing {
+		f.cond.Wait()
+	}
 }
 
 func (f *File) flushLoop() {
@@ -414,25 +445,15 @@ func (f *File) flushLoop() {
 		select {
 		case <-t.C:
 			f.mu.Lock()
-			n := countLines(f.pending)
-			if err := f.flushPending(); err != nil {
-				f.report(err, n)
+			f.idle()
+			if !f.closed {
+				_ = f.flushLocked()
 			}
 			f.mu.Unlock()
 		case <-f.stopFlush:
 			return
 		}
 	}
-}
-
-func countLines(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c == '\n' {
-			n++
-		}
-	}
-	return n
 }
 
 // report counts n failed records and reports the error, rate-limited; f.mu
@@ -466,12 +487,12 @@ func (f *File) Enabled(context.Context, sdklog.EnabledParameters) bool { return 
 func (f *File) Reopen() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.idle()
 	if f.closed {
 		return errors.New("audit log: reopen after shutdown")
 	}
-	if err := f.flushPending(); err != nil {
-		f.report(err, 0)
-	}
+	_ = f.flushLocked()
+	f.idle()
 	_ = f.closeFile()
 	return f.open()
 }
@@ -481,16 +502,20 @@ func (f *File) Reopen() error {
 func (f *File) ForceFlush(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.closed || f.f == nil {
+	f.idle()
+	if f.closed {
 		return nil
 	}
-	if err := f.flushPending(); err != nil {
+	if err := f.flushLocked(); err != nil {
 		return fmt.Errorf("audit log %s: %w", f.path, err)
+	}
+	f.idle()
+	if f.f == nil {
+		return nil
 	}
 	if err := f.f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("audit log %s: sync: %w", f.path, err)
 	}
-	f.synced = f.seq
 	return nil
 }
 
@@ -508,11 +533,13 @@ func (f *File) Shutdown(context.Context) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.idle()
 	if f.closed {
 		return nil
 	}
-	err := f.flushPending()
-	f.closed = true
+	f.closed = true // no record joins pending from here on
+	err := f.flushLocked()
+	f.idle()
 	if cerr := f.closeFile(); err == nil {
 		err = cerr
 	}
