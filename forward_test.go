@@ -8,13 +8,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 // hangingCollector accepts connections and reads from them but never
@@ -102,5 +108,63 @@ func TestForwardingCollectorUnavailable(t *testing.T) {
 				t.Errorf("audit.log has %d lines, want %d", got, n)
 			}
 		})
+	}
+}
+
+// capturingExporter keeps what it is given.
+type capturingExporter struct {
+	mu   sync.Mutex
+	recs []sdklog.Record
+}
+
+func (e *capturingExporter) Export(_ context.Context, recs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range recs {
+		e.recs = append(e.recs, r.Clone())
+	}
+	return nil
+}
+func (e *capturingExporter) Shutdown(context.Context) error   { return nil }
+func (e *capturingExporter) ForceFlush(context.Context) error { return nil }
+
+// TestForwardedRecordsAreValidUTF8 sends a path with bytes of invalid UTF-8:
+// the forwarded record carries U+FFFD in their place (an OTLP exporter
+// would refuse the whole batch otherwise), audit.log the exact bytes.
+func TestForwardedRecordsAreValidUTF8(t *testing.T) {
+	s := config.Default()
+	s.Enabled, s.Folder = true, t.TempDir()
+	exp := &capturingExporter{}
+	a, err := otelaudit.New(s, otelaudit.WithForwardExporter(exp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler(http.NewServeMux()))
+	for _, p := range []string{"/ok/%C3%A9", "/bad/%FF%FEx%C3"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	srv.Close()
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, r := range exp.recs {
+		r.WalkAttributes(func(kv attribute.KeyValue) bool {
+			if kv.Key == psono.ReqURL.Attr {
+				paths = append(paths, kv.Value.AsString())
+			}
+			return true
+		})
+	}
+	if want := []string{"/ok/é", "/bad/\uFFFDx\uFFFD"}; !slices.Equal(paths, want) {
+		t.Errorf("forwarded paths %q, want %q", paths, want)
+	}
+	data, _ := os.ReadFile(s.LogPath())
+	if !strings.Contains(string(data), `req_url="/bad/\xff\xfex\xc3"`) {
+		t.Errorf("audit.log does not keep the exact bytes:\n%s", data)
 	}
 }

@@ -83,7 +83,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 
 // WithForwardExporter forwards the records (those the whitelist and
 // blacklist allow) to exp through a processor.Queue, instead of the OTLP
-// exporter the environment describes.
+// exporter the environment describes. Forwarded records always hold valid
+// UTF-8, as OTLP requires: each run of invalid bytes in a string attribute
+// becomes U+FFFD (audit.log keeps the exact bytes, escaped).
 func WithForwardExporter(exp sdklog.Exporter) Option {
 	return func(o *options) { o.forward = exp }
 }
@@ -199,7 +201,7 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 			}
 		}
 		if o.forward != nil {
-			a.queue = processor.NewQueue(o.forward, append(queueOpts, o.queueOpts...)...)
+			a.queue = processor.NewQueue(validUTF8Exporter{o.forward}, append(queueOpts, o.queueOpts...)...)
 			fwd, err := processor.NewEventFilter(a.queue,
 				processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
 			if err != nil {

@@ -21,6 +21,12 @@ import (
 // that shuts it down (flushing every record) and returns run's error.
 func demo(t *testing.T, settings string) (base, logPath string, stop func() error) {
 	t.Helper()
+	return demoWith(t, settings)
+}
+
+// demoWith is demo with extra command-line arguments for the server.
+func demoWith(t *testing.T, settings string, args ...string) (base, logPath string, stop func() error) {
+	t.Helper()
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "log")
 	settingsPath := filepath.Join(dir, "settings.yaml")
@@ -32,7 +38,7 @@ func demo(t *testing.T, settings string) (base, logPath string, stop func() erro
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"}, io.Discard, ready)
+		done <- run(ctx, append([]string{"-settings", settingsPath, "-listen", "127.0.0.1:0"}, args...), io.Discard, ready)
 	}()
 	select {
 	case addr := <-ready:
@@ -99,13 +105,11 @@ func readLines(t *testing.T, path string) []string {
 
 var isoTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$`)
 
-// TestSeedSession replays the example session of Psono's audit-log
-// documentation against the demo and compares the lines with the
-// documented ones: identical except the time, the host name and the token id.
-func TestSeedSession(t *testing.T) {
-	base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
-	c := &client{t: t, base: base, xff: "10.10.10.145"}
-
+// seedSession replays the example session of Psono's audit-log
+// documentation through c (which should send X-Forwarded-For 10.10.10.145
+// to a demo with NUM_PROXIES 1) and returns the token id of the login.
+func seedSession(c *client) (tokenID string) {
+	c.t.Helper()
 	steps := []struct {
 		method, path string
 		body         any
@@ -119,21 +123,31 @@ func TestSeedSession(t *testing.T) {
 		{"GET", "/share/right/", nil},
 		{"GET", "/share/de10070a-e836-4fb7-838c-89a85486c7c5/", nil},
 	}
-	var tokenID string
 	for _, s := range steps {
 		code, out := c.do(s.method, s.path, s.body)
 		if code != http.StatusOK {
-			t.Fatalf("%s %s = %d, want 200", s.method, s.path, code)
+			c.t.Fatalf("%s %s = %d, want 200", s.method, s.path, code)
 		}
 		if tok, ok := out["token"].(string); ok {
 			c.token, tokenID = tok, out["token_id"].(string)
 		}
 	}
 	// The health check comes from the host itself, with no proxy header.
+	xff, token := c.xff, c.token
 	c.xff, c.token = "", ""
 	if code, _ := c.do("GET", "/healthcheck/", nil); code != http.StatusOK {
-		t.Fatalf("healthcheck = %d", code)
+		c.t.Fatalf("healthcheck = %d", code)
 	}
+	c.xff, c.token = xff, token
+	return tokenID
+}
+
+// TestSeedSession replays the example session of Psono's audit-log
+// documentation against the demo and compares the lines with the
+// documented ones: identical except the time, the host name and the token id.
+func TestSeedSession(t *testing.T) {
+	base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
+	tokenID := seedSession(&client{t: t, base: base, xff: "10.10.10.145"})
 	if err := stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
