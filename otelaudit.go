@@ -162,7 +162,10 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		}
 	}
 
-	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
+	// The middleware's records carry each key once by construction, so the
+	// SDK's per-record duplicate check (three quarters of an Emit) is
+	// skipped.
+	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication()}
 	if s.Enabled {
 		loc := time.UTC
 		if s.Time == config.TimeServer {
@@ -237,7 +240,9 @@ func (a *Auditor) Handler(h http.Handler) http.Handler {
 	return instrument.NewHandler(h, a.handler...)
 }
 
-// LoggerProvider returns the provider the audit records are emitted to.
+// LoggerProvider returns the provider the audit records are emitted to. It
+// does not de-duplicate attribute keys (sdklog.WithAllowKeyDuplication):
+// code that emits its own records to it must give each key once.
 func (a *Auditor) LoggerProvider() *sdklog.LoggerProvider { return a.provider }
 
 // ForwardDropped returns how many records the OTLP forwarder has given up

@@ -18,10 +18,12 @@
 package instrument
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -29,7 +31,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/felixge/httpsnoop"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
@@ -197,50 +198,26 @@ type auditHandler struct {
 
 func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A fresh record each time: a handler may keep the context past its
-	// return, and must never reach into another request's record.
-	rec := new(record)
-	r2 := r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
+	// return, and must never reach into another request's record. The
+	// record, the context carrying it and the status-recording writer are
+	// one allocation.
+	st := new(requestState)
+	st.ctx = recordContext{Context: r.Context(), rec: &st.rec}
+	r2 := r.WithContext(&st.ctx)
+	rec := &st.rec
 	if a.cfg.strict != nil {
 		a.serveStrict(w, r, r2, rec)
 		return
 	}
 
-	var (
-		status      int
-		wroteHeader bool
-	)
-	sw := httpsnoop.Wrap(w, httpsnoop.Hooks{
-		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
-			return func(code int) {
-				if !wroteHeader && (code >= 200 || code == http.StatusSwitchingProtocols) {
-					status, wroteHeader = code, true
-				}
-				next(code)
-			}
-		},
-		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
-			return func(b []byte) (int, error) {
-				if !wroteHeader {
-					status, wroteHeader = http.StatusOK, true
-				}
-				return next(b)
-			}
-		},
-		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
-			return func(src io.Reader) (int64, error) {
-				if !wroteHeader {
-					status, wroteHeader = http.StatusOK, true
-				}
-				return next(src)
-			}
-		},
-	})
-
+	sw := &st.w
+	sw.ResponseWriter = w
 	p := a.call(sw, r2)
+	status := sw.status
 	if p != nil {
 		// The client gets a 500 when nothing was sent yet; either way the
 		// request failed.
-		if !wroteHeader && p != http.ErrAbortHandler {
+		if status == 0 && p != http.ErrAbortHandler {
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		}
 		status = http.StatusInternalServerError
@@ -253,6 +230,88 @@ func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(p)
 	}
 }
+
+// requestState is what the middleware keeps for one request.
+type requestState struct {
+	ctx recordContext
+	rec record
+	w   statusWriter
+}
+
+// recordContext is the request's context with its record added; it stands
+// for context.WithValue(parent, recordKey{}, rec) in the same allocation as
+// the record.
+type recordContext struct {
+	context.Context
+	rec *record
+}
+
+func (c *recordContext) Value(key any) any {
+	if key == (recordKey{}) {
+		return c.rec
+	}
+	return c.Context.Value(key)
+}
+
+// statusWriter records the status of the response that passes through it:
+// the first final (2xx-5xx) or 101 WriteHeader, or 200 at the first Write.
+// It offers Flush, Hijack, Push and ReadFrom whatever the writer it wraps
+// supports, answering http.ErrNotSupported where that writer lacks one, as
+// http.ResponseController does; Unwrap gives ResponseController the
+// original writer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, src)
+}
+
+// writerOnly hides every method of a writer but Write, so that io.Copy does
+// not call ReadFrom again.
+type writerOnly struct{ io.Writer }
+
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK // a flush sends the header
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+func (w *statusWriter) Push(target string, opts *http.PushOptions) error {
+	if p, ok := w.ResponseWriter.(http.Pusher); ok {
+		return p.Push(target, opts)
+	}
+	return http.ErrNotSupported
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // call runs the wrapped handler and returns what it panicked with, if it did.
 func (a *auditHandler) call(w http.ResponseWriter, r *http.Request) (p any) {
@@ -384,22 +443,24 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 			attribute.String(string(psono.User.Attr), clip(rec.user, max)),
 			attribute.String(string(psono.UserID.Attr), clip(rec.userID, max)))
 	}
+	// Each kwarg key appears once (the LoggerProvider of otelaudit.New
+	// does not de-duplicate keys): a handler's kwarg replaces the route
+	// wildcard or the earlier kwarg of the same key.
+	kwargs := len(attrs)
 	if info != nil {
 		for _, name := range info.wildcards {
-			v := r.PathValue(name)
-			for _, k := range rec.kwargs {
-				if k.name == name {
-					v = k.value
-				}
-			}
-			attrs = append(attrs, attribute.String(string(info.kwargKeys[name]), clip(v, max)))
+			attrs = setAttr(attrs, kwargs, info.kwargKeys[name], clip(r.PathValue(name), max))
 		}
 	}
 	for _, k := range rec.kwargs {
-		if info != nil && info.isWildcard(k.name) {
-			continue
+		key, ok := attribute.Key(""), false
+		if info != nil {
+			key, ok = info.kwargKeys[k.name]
 		}
-		attrs = append(attrs, attribute.String(string(psono.KwargAttr(k.name)), clip(k.value, max)))
+		if !ok {
+			key = psono.KwargAttr(k.name)
+		}
+		attrs = setAttr(attrs, kwargs, key, clip(k.value, max))
 	}
 	if r.Pattern != "" {
 		attrs = append(attrs, attribute.String(string(psono.Route), clip(r.Pattern, max)))
@@ -416,16 +477,23 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	a.logger.Emit(ctx, lr)
 }
 
+// setAttr sets key to the string v in attrs: in place when attrs[from:]
+// holds key already, else appended.
+func setAttr(attrs []attribute.KeyValue, from int, key attribute.Key, v string) []attribute.KeyValue {
+	for i := from; i < len(attrs); i++ {
+		if attrs[i].Key == key {
+			attrs[i].Value = attribute.StringValue(v)
+			return attrs
+		}
+	}
+	return append(attrs, attribute.String(string(key), v))
+}
+
 // patternInfo is what the middleware derives once from a ServeMux pattern.
 type patternInfo struct {
 	wildcards []string
 	kwargKeys map[string]attribute.Key
 	event     string // without the outcome suffix
-}
-
-func (p *patternInfo) isWildcard(name string) bool {
-	_, ok := p.kwargKeys[name]
-	return ok
 }
 
 func (a *auditHandler) pattern(pattern string) *patternInfo {
