@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -33,6 +34,7 @@ type Queue struct {
 	maxBatch    int
 	interval    time.Duration
 	shutdownMax time.Duration
+	retryFor    time.Duration
 	warn        func(msg string, args ...any)
 	warnEvery   time.Duration
 	dropCounter metric.Int64Counter
@@ -58,6 +60,7 @@ type queueConfig struct {
 	size, maxBatch int
 	interval       time.Duration
 	shutdown       time.Duration
+	retryFor       time.Duration
 	mp             metric.MeterProvider
 	warn           func(msg string, args ...any)
 	warnEvery      time.Duration
@@ -85,6 +88,17 @@ func WithShutdownTimeout(d time.Duration) QueueOption {
 	return func(c *queueConfig) { c.shutdown = d }
 }
 
+// WithRetryWindow sets how long an export that reached no receiver (the
+// connection was refused: the collector is down or restarting) is tried
+// again before its records are counted as dropped (default 30s; 0 turns
+// retrying off). Meanwhile new records wait in the queue, and those that do
+// not fit are dropped and counted; Shutdown ends the retrying. Other export
+// errors are not retried here: the exporter has its own retry policy for
+// them, and sending again after a timeout could deliver a record twice.
+func WithRetryWindow(d time.Duration) QueueOption {
+	return func(c *queueConfig) { c.retryFor = max(d, 0) }
+}
+
 // WithMeterProvider sets the MeterProvider of the dropped-records counter;
 // the default is the global one.
 func WithMeterProvider(mp metric.MeterProvider) QueueOption {
@@ -104,7 +118,8 @@ func WithWarnInterval(d time.Duration) QueueOption {
 
 // NewQueue returns a Queue exporting to exporter and starts its worker.
 func NewQueue(exporter sdklog.Exporter, opts ...QueueOption) *Queue {
-	c := queueConfig{size: 8192, maxBatch: 512, interval: time.Second, shutdown: 5 * time.Second, warnEvery: 10 * time.Second}
+	c := queueConfig{size: 8192, maxBatch: 512, interval: time.Second, shutdown: 5 * time.Second,
+		retryFor: 30 * time.Second, warnEvery: 10 * time.Second}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -120,6 +135,7 @@ func NewQueue(exporter sdklog.Exporter, opts ...QueueOption) *Queue {
 		maxBatch:    c.maxBatch,
 		interval:    c.interval,
 		shutdownMax: c.shutdown,
+		retryFor:    c.retryFor,
 		warn:        c.warn,
 		warnEvery:   c.warnEvery,
 		flushReq:    make(chan chan error),
@@ -225,14 +241,31 @@ func (q *Queue) drainInto(batch []sdklog.Record) []sdklog.Record {
 }
 
 // export sends batch and returns it emptied. A failed export counts the
-// batch as dropped.
+// batch as dropped, unless the failure shows that nothing was sent (see
+// notSent): then the batch is sent again, with growing pauses, for up to
+// the retry window.
 func (q *Queue) export(batch []sdklog.Record) []sdklog.Record {
 	if len(batch) == 0 {
 		return batch
 	}
-	q.exportMu.Lock()
-	err := q.exporter.Export(q.ctx, batch)
-	q.exportMu.Unlock()
+	err := q.exportOnce(batch)
+	if err != nil && notSent(err) && q.retryFor > 0 {
+		deadline := time.Now().Add(q.retryFor)
+		pause := 100 * time.Millisecond
+		for err != nil && notSent(err) && time.Now().Add(pause).Before(deadline) {
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-q.ctx.Done():
+				t.Stop()
+			}
+			if q.ctx.Err() != nil {
+				break
+			}
+			err = q.exportOnce(batch)
+			pause = min(2*pause, 5*time.Second)
+		}
+	}
 	if err != nil {
 		reason := "export_failed"
 		if q.ctx.Err() != nil {
@@ -242,6 +275,21 @@ func (q *Queue) export(batch []sdklog.Record) []sdklog.Record {
 	}
 	clear(batch)
 	return batch[:0]
+}
+
+func (q *Queue) exportOnce(batch []sdklog.Record) error {
+	q.exportMu.Lock()
+	defer q.exportMu.Unlock()
+	return q.exporter.Export(q.ctx, batch)
+}
+
+// notSent reports whether err shows that an export reached no receiver at
+// all: the connection was refused, so nothing was sent and sending again
+// cannot deliver a record twice. The OTLP/HTTP exporter gives up on a
+// refused connection at once (it retries only answers such as 503), which
+// would otherwise lose every batch exported while a collector restarts.
+func notSent(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // ForceFlush exports everything queued so far, waiting at most until ctx is

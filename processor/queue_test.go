@@ -2,11 +2,16 @@ package processor_test
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -127,5 +132,124 @@ func TestQueueNeverBlocks(t *testing.T) {
 	}
 	if err := q.OnEmit(context.Background(), &r); err != nil || q.Dropped() != 1002 {
 		t.Errorf("OnEmit after Shutdown: %v, Dropped %d", err, q.Dropped())
+	}
+}
+
+// TestQueueRetriesRefusedConnection forwards with the real OTLP/HTTP
+// exporter to a port where no collector listens yet, then starts one there:
+// the refused export is sent again and arrives, nothing is dropped. (The
+// exporter alone gives up on a refused connection at once.)
+func TestQueueRetriesRefusedConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // refused until the collector below starts
+
+	exp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpoint(addr), otlploghttp.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Start the collector only once the exporter has seen the refusal.
+	seen := &errorSignal{Exporter: exp, failed: make(chan error, 1)}
+	q := processor.NewQueue(seen, processor.WithExportInterval(time.Hour), processor.WithWarnFunc(func(string, ...any) {}))
+	var r sdklog.Record
+	for range 10 {
+		if err := q.OnEmit(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- q.ForceFlush(context.Background()) }()
+	t.Logf("first export: %v", <-seen.failed)
+
+	var requests atomic.Int64
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/logs" {
+			requests.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	if err := <-flushed; err != nil {
+		t.Fatalf("ForceFlush: %v", err)
+	}
+	if requests.Load() == 0 {
+		t.Error("the collector got no export")
+	}
+	if q.Dropped() != 0 {
+		t.Errorf("Dropped = %d, want 0: the refused export should have been sent again", q.Dropped())
+	}
+	if err := q.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errorSignal passes exports on to the real exporter and sends the first
+// error it returns on failed.
+type errorSignal struct {
+	sdklog.Exporter
+	failed chan error
+}
+
+func (e *errorSignal) Export(ctx context.Context, rs []sdklog.Record) error {
+	err := e.Exporter.Export(ctx, rs)
+	if err != nil {
+		select {
+		case e.failed <- err:
+		default:
+		}
+	}
+	return err
+}
+
+// refusedExporter fails every export as a dial to a closed port does.
+type refusedExporter struct{ calls atomic.Int64 }
+
+func (e *refusedExporter) Export(context.Context, []sdklog.Record) error {
+	e.calls.Add(1)
+	return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}
+func (e *refusedExporter) Shutdown(context.Context) error   { return nil }
+func (e *refusedExporter) ForceFlush(context.Context) error { return nil }
+
+// TestQueueRetryWindow: a refused export is tried again within the retry
+// window only, then its records are counted as dropped; with the window 0 it
+// is tried once.
+func TestQueueRetryWindow(t *testing.T) {
+	for _, tc := range []struct {
+		window   time.Duration
+		minCalls int64
+	}{
+		{0, 1},
+		{700 * time.Millisecond, 3}, // tries at 0, 0.1s, 0.3s
+	} {
+		t.Run(tc.window.String(), func(t *testing.T) {
+			exp := &refusedExporter{}
+			q := processor.NewQueue(exp, processor.WithRetryWindow(tc.window),
+				processor.WithExportInterval(time.Hour), processor.WithWarnFunc(func(string, ...any) {}))
+			var r sdklog.Record
+			for range 5 {
+				_ = q.OnEmit(context.Background(), &r)
+			}
+			if err := q.ForceFlush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := q.Dropped(); got != 5 {
+				t.Errorf("Dropped = %d, want 5", got)
+			}
+			calls := exp.calls.Load()
+			if calls < tc.minCalls || (tc.window == 0 && calls != 1) {
+				t.Errorf("%d export attempts, want at least %d (exactly 1 without a window)", calls, tc.minCalls)
+			}
+			_ = q.Shutdown(context.Background())
+		})
 	}
 }
