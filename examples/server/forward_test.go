@@ -443,3 +443,42 @@ func rowMatches(row, want map[string]string) bool {
 	}
 	return len(row["trace_id"]) == 32 && len(row["span_id"]) == 16 && row["service.name"] == "psono-e2e"
 }
+
+// TestFilelogReadsDemoAuditLog has the example collector's filelog-psono.yaml
+// tail the audit.log the demo wrote (hostile paths included): every line
+// becomes a record with exactly the values the line holds, the same ones
+// OTLP forwarding would have sent.
+func TestFilelogReadsDemoAuditLog(t *testing.T) {
+	skipShortCollector(t)
+	base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
+	cl := &client{t: t, base: base, xff: "10.10.10.145"}
+	seedSession(cl)
+	cl.token = ""
+	cl.do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "wrong"})
+	for _, p := range hostilePaths {
+		cl.do("GET", p, nil)
+	}
+	cl.xff = "203.0.113.7, 10.10.10.145" // a client-set entry ahead of the proxy's
+	cl.do("GET", "/info/", nil)
+	if err := stop(); err != nil {
+		t.Fatalf("demo shutdown: %v", err)
+	}
+	lines := readLines(t, logPath)
+
+	c := collectortest.Start(t, collectorConfig(t, "filelog-psono.yaml"),
+		collectortest.WithEnv("PSONO_AUDIT_LOG", logPath),
+		collectortest.WithExporters("logs", "file"))
+	recs := c.WaitForLogs(len(lines), time.Minute)
+	if len(recs) != len(lines) {
+		t.Fatalf("collector read %d records from %d lines", len(recs), len(lines))
+	}
+	for i, line := range lines {
+		want, l := lineAttrs(t, line)
+		if got := recordAttrs(recs[i]); !sameAttrs(got, want) {
+			t.Errorf("line %d\n  %s\nbecame %v\n  want %v", i+1, line, got, want)
+		}
+		if got := string(psono.AppendTime(nil, recs[i].Timestamp.UTC())); got != l.Time {
+			t.Errorf("line %d: timestamp %s, want %s", i+1, got, l.Time)
+		}
+	}
+}
