@@ -1,0 +1,510 @@
+// Command auditload measures what audit logging costs the demo server.
+//
+//	go run ./cmd/auditload [-clients 32] [-duration 3s] [-rounds 5]
+//	                       [-durability write] [-otlp-endpoint URL]
+//
+// It builds examples/server, starts one copy per mode as a separate process
+// on loopback — "off" (LOGGING_AUDIT: False), "on" (audit.log) and, with
+// -otlp-endpoint, "on+otlp" (audit.log and OTLP forwarding to that
+// collector) — and drives each in turn with N concurrent keep-alive clients
+// replaying the authenticated part of Psono's documented session (read a
+// datastore, list datastores, read user status, read info). Every mode keeps
+// the same otelhttp instrumentation and tracing, so the difference is the
+// audit path alone.
+//
+// Windows of the modes are interleaved (the order rotates every round) so
+// that a machine busy with something else harms all modes alike. Each window
+// reports requests per second, latency percentiles, and the server's CPU
+// time per request (user+system, from /proc/<pid>/stat) and resident memory.
+// The summary gives medians over the rounds and the ratios to "off". At the
+// end every server is shut down gracefully and the lines of each audit.log
+// are counted against the requests that server answered.
+//
+// The clients run on the same machine: on a small one they compete with the
+// server for CPU, so requests per second understate the server; the CPU per
+// request is the figure that isolates the server's own cost.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "auditload:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	clients    int
+	duration   time.Duration
+	warmup     time.Duration
+	rounds     int
+	durability string
+	otlp       string
+	serverBin  string
+	keep       bool
+	only       string
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("auditload", flag.ContinueOnError)
+	var o options
+	fs.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
+	fs.DurationVar(&o.duration, "duration", 3*time.Second, "length of each measured window")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before the first round, per server")
+	fs.IntVar(&o.rounds, "rounds", 5, "rounds; each measures every mode once")
+	fs.StringVar(&o.durability, "durability", "write", "LOGGING_AUDIT_DURABILITY of the audited modes: write, fsync or buffered")
+	fs.StringVar(&o.otlp, "otlp-endpoint", "", "also measure forwarding to the OTLP/HTTP collector at this URL (e.g. http://127.0.0.1:4318)")
+	fs.StringVar(&o.serverBin, "server", "", "demo server binary (default: go build ./examples/server)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (audit logs, settings)")
+	fs.StringVar(&o.only, "modes", "", "comma-separated modes to run (default: off,on, and on+otlp with -otlp-endpoint), for profiling one")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.clients < 1 || o.rounds < 1 || o.duration <= 0 {
+		return errors.New("-clients, -rounds and -duration must be positive")
+	}
+
+	modes := []mode{{name: "off"}, {name: "on", audit: true}}
+	if o.otlp != "" {
+		modes = append(modes, mode{name: "on+otlp", audit: true, otlp: o.otlp})
+	}
+	if o.only != "" {
+		want := strings.Split(o.only, ",")
+		modes = slices.DeleteFunc(modes, func(m mode) bool { return !slices.Contains(want, m.name) })
+		if len(modes) == 0 {
+			return fmt.Errorf("-modes %q names none of off, on, on+otlp (on+otlp needs -otlp-endpoint)", o.only)
+		}
+	}
+	dir, err := os.MkdirTemp("", "auditload-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintln(out, "working folder:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	if o.serverBin == "" {
+		o.serverBin = filepath.Join(dir, "server")
+		build := exec.Command("go", "build", "-o", o.serverBin, "./examples/server")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building the demo (run auditload from the module root): %w", err)
+		}
+	}
+
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.kill()
+		}
+	}()
+	for _, m := range modes {
+		s, err := startServer(o, m, filepath.Join(dir, m.name))
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+	}
+	fmt.Fprintf(out, "demo server %s, %d clients, %s windows, %d rounds, durability %s, CPUs: %d\n",
+		o.serverBin, o.clients, o.duration, o.rounds, o.durability, runtime.NumCPU())
+
+	for _, s := range servers {
+		if err := s.login(); err != nil {
+			return fmt.Errorf("%s: %w", s.mode.name, err)
+		}
+		s.load(o.clients, o.warmup) // warm up: connections, caches, heap
+	}
+
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tserver CPU µs/req\tsyscalls/req\tserver RSS MiB\terrors\t")
+	results := make([][]window, len(servers))
+	for round := range o.rounds {
+		for i := range servers {
+			k := (i + round) % len(servers) // rotate the order
+			w := servers[k].load(o.clients, o.duration)
+			results[k] = append(results[k], w)
+			fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%d\t\n", round+1, servers[k].mode.name,
+				w.rps, w.p50, w.p90, w.p99, w.p999, w.cpuPerReq, w.syscalls, w.rssMiB, w.errors)
+		}
+	}
+	tw.Flush()
+
+	fmt.Fprintln(out, "\nmedians over the rounds (ratio to off):")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\treq/s\tp50 µs\tp99 µs\tserver CPU µs/req\tCPU ratio\tthroughput ratio\tRSS first→last MiB\t")
+	base := summarize(results[0])
+	for i, s := range servers {
+		m := summarize(results[i])
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.2f\t%.3f\t%.3f\t%.1f→%.1f\t\n", s.mode.name, m.rps, m.p50, m.p99, m.cpuPerReq,
+			m.cpuPerReq/base.cpuPerReq, m.rps/base.rps, results[i][0].rssMiB, results[i][len(results[i])-1].rssMiB)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(out)
+	var errs []error
+	for _, s := range servers {
+		if err := s.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.mode.name, err))
+			continue
+		}
+		if !s.mode.audit {
+			continue
+		}
+		n, err := countLines(s.logPath)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		verdict := "every answered request has its line"
+		if n != s.answered.Load() {
+			verdict = "MISMATCH"
+			errs = append(errs, fmt.Errorf("%s: audit.log has %d lines for %d answered requests", s.mode.name, n, s.answered.Load()))
+		}
+		fmt.Fprintf(out, "%s: %d requests answered, %d lines in audit.log: %s\n", s.mode.name, s.answered.Load(), n, verdict)
+	}
+	return errors.Join(errs...)
+}
+
+// mode is one configuration of the demo.
+type mode struct {
+	name  string
+	audit bool
+	otlp  string
+}
+
+// server is one running demo process.
+type server struct {
+	mode     mode
+	cmd      *exec.Cmd
+	base     string
+	logPath  string
+	token    string
+	client   *http.Client
+	answered atomic.Int64 // responses received, all requests included
+	exited   chan error
+	stderr   *bytes.Buffer
+}
+
+func startServer(o options, m mode, dir string) (*server, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	logDir := filepath.Join(dir, "audit-log")
+	settings := fmt.Sprintf("LOGGING_AUDIT: %s\nLOGGING_AUDIT_FOLDER: %s\nLOGGING_AUDIT_DURABILITY: %s\n",
+		map[bool]string{true: "True", false: "False"}[m.audit], logDir, o.durability)
+	settingsPath := filepath.Join(dir, "settings.yaml")
+	if err := os.WriteFile(settingsPath, []byte(settings), 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(o.serverBin, "-settings", settingsPath, "-listen", "127.0.0.1:0")
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "PSONO_") {
+			env = append(env, kv)
+		}
+	}
+	if m.otlp != "" {
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+m.otlp, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+	}
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", o.serverBin, err)
+	}
+	s := &server{mode: m, cmd: cmd, logPath: filepath.Join(logDir, "audit.log"), exited: make(chan error, 1), stderr: new(bytes.Buffer)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			if a, ok := strings.CutPrefix(line, "listening on http://"); ok {
+				addr <- a
+			} else {
+				s.stderr.WriteString(line + "\n")
+			}
+		}
+		s.exited <- cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-s.exited:
+		return nil, fmt.Errorf("demo server (%s) exited before listening: %v\n%s", m.name, err, s.stderr)
+	case <-time.After(30 * time.Second):
+		s.kill()
+		return nil, fmt.Errorf("demo server (%s) did not listen within 30s", m.name)
+	}
+	s.client = &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: o.clients * 2,
+		MaxConnsPerHost:     o.clients * 2,
+		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+	}}
+	return s, nil
+}
+
+// login runs the documented session's login and activation, and keeps the
+// token for the load.
+func (s *server) login() error {
+	var tok struct {
+		Token string `json:"token"`
+	}
+	body, err := s.do("POST", "/authentication/login/", `{"username":"demo2@example.com","password":"demo2"}`, http.StatusOK)
+	if err == nil {
+		err = json.Unmarshal(body, &tok)
+	}
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	s.token = tok.Token
+	if _, err := s.do("POST", "/authentication/activate-token/", "", http.StatusOK); err != nil {
+		return fmt.Errorf("activating the token: %w", err)
+	}
+	return nil
+}
+
+func (s *server) do(method, path, body string, want int) ([]byte, error) {
+	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Token "+s.token)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	s.answered.Add(1)
+	if err == nil && resp.StatusCode != want {
+		err = fmt.Errorf("%s %s: status %d, want %d", method, path, resp.StatusCode, want)
+	}
+	return b, err
+}
+
+// The requests of the load, in turn: the authenticated reads of Psono's
+// documented session.
+var paths = []string{
+	"/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/",
+	"/datastore/",
+	"/user/status/",
+	"/info/",
+}
+
+// window is what one measured window gave.
+type window struct {
+	rps, p50, p90, p99, p999 float64 // latencies in µs
+	cpuPerReq                float64 // µs of server CPU per request
+	rssMiB                   float64
+	syscalls                 float64 // read and write system calls per request
+	errors                   int64
+}
+
+// load runs clients concurrent request loops for d and measures them.
+func (s *server) load(clients int, d time.Duration) window {
+	var (
+		wg      sync.WaitGroup
+		errs    atomic.Int64
+		lats    = make([][]time.Duration, clients)
+		stop    atomic.Bool
+		started = make(chan struct{})
+	)
+	for c := range clients {
+		wg.Go(func() {
+			lat := make([]time.Duration, 0, 1<<16)
+			reqs := make([]*http.Request, len(paths))
+			for i, p := range paths {
+				reqs[i], _ = http.NewRequest("GET", s.base+p, nil)
+				reqs[i].Header.Set("Authorization", "Token "+s.token)
+			}
+			<-started
+			for i := c; !stop.Load(); i++ {
+				t0 := time.Now()
+				resp, err := s.client.Do(reqs[i%len(reqs)])
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				s.answered.Add(1)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			lats[c] = lat
+		})
+	}
+	cpu0, _ := procCPU(s.cmd.Process.Pid)
+	io0 := procSyscalls(s.cmd.Process.Pid)
+	t0 := time.Now()
+	close(started)
+	time.AfterFunc(d, func() { stop.Store(true) })
+	wg.Wait()
+	elapsed := time.Since(t0)
+	cpu1, _ := procCPU(s.cmd.Process.Pid)
+	io1 := procSyscalls(s.cmd.Process.Pid)
+
+	all := slices.Concat(lats...)
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[min(len(all)-1, int(p*float64(len(all))))]) / 1e3
+	}
+	n := float64(len(all))
+	w := window{rps: n / elapsed.Seconds(), p50: pct(0.50), p90: pct(0.90), p99: pct(0.99), p999: pct(0.999), errors: errs.Load()}
+	if n > 0 {
+		w.cpuPerReq = float64(cpu1-cpu0) / 1e3 / n
+		w.syscalls = float64(io1-io0) / n
+	}
+	w.rssMiB = procRSS(s.cmd.Process.Pid)
+	return w
+}
+
+// stop shuts the server down gracefully (SIGTERM) and waits for it.
+func (s *server) stop() error {
+	s.client.CloseIdleConnections()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			return fmt.Errorf("demo server: %w\n%s", err, s.stderr)
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		s.kill()
+		return errors.New("demo server did not stop within 30s of SIGTERM")
+	}
+}
+
+func (s *server) kill() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+	}
+}
+
+// summary holds the medians of a mode's windows.
+type summary struct{ rps, p50, p99, cpuPerReq float64 }
+
+func summarize(ws []window) summary {
+	med := func(f func(window) float64) float64 {
+		v := make([]float64, len(ws))
+		for i, w := range ws {
+			v[i] = f(w)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return summary{
+		rps:       med(func(w window) float64 { return w.rps }),
+		p50:       med(func(w window) float64 { return w.p50 }),
+		p99:       med(func(w window) float64 { return w.p99 }),
+		cpuPerReq: med(func(w window) float64 { return w.cpuPerReq }),
+	}
+}
+
+// procCPU returns the user+system CPU time, in nanoseconds, that process pid
+// (all its threads) has used, from /proc/<pid>/stat.
+func procCPU(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: the fields after it
+	// start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return (utime + stime) * int64(time.Second) / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// procSyscalls returns how many read and write system calls process pid
+// has made (syscr + syscw of /proc/<pid>/io), or 0 when unknown.
+func procSyscalls(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && (k == "syscr" || k == "syscw") {
+			c, _ := strconv.ParseInt(v, 10, 64)
+			n += c
+		}
+	}
+	return n
+}
+
+// procRSS returns the resident memory of process pid in MiB.
+func procRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func countLines(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return int64(bytes.Count(b, []byte{'\n'})), nil
+}
