@@ -15,6 +15,7 @@ package otelaudit
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,7 +131,9 @@ func WithHandlerOptions(opts ...instrument.Option) Option {
 // exporter through a bounded processor.Queue that never blocks a request
 // and never touches the file path. The whitelist and blacklist apply to
 // both. The resource carries service.name (OTEL_SERVICE_NAME, else
-// WithServiceName), host.name and OTEL_RESOURCE_ATTRIBUTES.
+// WithServiceName), a random service.instance.id for this process,
+// host.name, the SDK's attributes and OTEL_RESOURCE_ATTRIBUTES, which
+// overrides the others.
 func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	var o options
 	for _, opt := range opts {
@@ -152,7 +155,8 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	}
 
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
-		semconv.ServiceName(o.serviceName), semconv.HostName(o.hostName)))
+		semconv.ServiceName(o.serviceName), semconv.ServiceInstanceID(newInstanceID()),
+		semconv.HostName(o.hostName)))
 	if err != nil {
 		return nil, fmt.Errorf("audit resource: %w", err)
 	}
@@ -232,6 +236,16 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	}
 	a.handler = append(a.handler, o.handlerOpts...)
 	return a, nil
+}
+
+// newInstanceID returns a random UUID (version 4) for service.instance.id,
+// which tells apart two processes of one service on one host.
+func newInstanceID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Handler returns h wrapped in the audit middleware (see

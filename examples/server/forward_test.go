@@ -184,6 +184,10 @@ func checkForwarded(t *testing.T, lines []string, recs []collectortest.LogRecord
 			r.Resource["host.name"] != want["host.name"] {
 			t.Errorf("line %q: resource %v", line, r.Resource)
 		}
+		// One process, one random service.instance.id.
+		if id, _ := r.Resource["service.instance.id"].(string); len(id) != 36 || id != recs[0].Resource["service.instance.id"] {
+			t.Errorf("line %q: service.instance.id %v (first record's: %v)", line, r.Resource["service.instance.id"], recs[0].Resource["service.instance.id"])
+		}
 		wantSev := map[string]int{"true": 9, "false": 13}[want["audit.success"]]
 		if r.SeverityNumber != wantSev {
 			t.Errorf("line %q: severity %d, want %d", line, r.SeverityNumber, wantSev)
