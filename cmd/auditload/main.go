@@ -66,6 +66,7 @@ type options struct {
 	serverBin  string
 	keep       bool
 	only       string
+	rate       float64
 }
 
 func run(args []string, out io.Writer) error {
@@ -74,6 +75,7 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
 	fs.DurationVar(&o.duration, "duration", 3*time.Second, "length of each measured window")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before the first round, per server")
+	fs.Float64Var(&o.rate, "rate", 0, "total requests per second, spread over the clients (0: each client sends as fast as it is answered)")
 	fs.IntVar(&o.rounds, "rounds", 5, "rounds; each measures every mode once")
 	fs.StringVar(&o.durability, "durability", "write", "LOGGING_AUDIT_DURABILITY of the audited modes: write, fsync or buffered")
 	fs.StringVar(&o.otlp, "otlp-endpoint", "", "also measure forwarding to the OTLP/HTTP collector at this URL (e.g. http://127.0.0.1:4318)")
@@ -129,14 +131,18 @@ func run(args []string, out io.Writer) error {
 		}
 		servers = append(servers, s)
 	}
-	fmt.Fprintf(out, "demo server %s, %d clients, %s windows, %d rounds, durability %s, CPUs: %d\n",
-		o.serverBin, o.clients, o.duration, o.rounds, o.durability, runtime.NumCPU())
+	load := "closed loop"
+	if o.rate > 0 {
+		load = fmt.Sprintf("%.0f req/s", o.rate)
+	}
+	fmt.Fprintf(out, "demo server %s, %d clients, %s, %s windows, %d rounds, durability %s, CPUs: %d\n",
+		o.serverBin, o.clients, load, o.duration, o.rounds, o.durability, runtime.NumCPU())
 
 	for _, s := range servers {
 		if err := s.login(); err != nil {
 			return fmt.Errorf("%s: %w", s.mode.name, err)
 		}
-		s.load(o.clients, o.warmup) // warm up: connections, caches, heap
+		s.load(o.clients, 0, o.warmup) // warm up: connections, caches, heap
 	}
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -145,7 +151,7 @@ func run(args []string, out io.Writer) error {
 	for round := range o.rounds {
 		for i := range servers {
 			k := (i + round) % len(servers) // rotate the order
-			w := servers[k].load(o.clients, o.duration)
+			w := servers[k].load(o.clients, o.rate, o.duration)
 			results[k] = append(results[k], w)
 			fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%d\t\n", round+1, servers[k].mode.name,
 				w.rps, w.p50, w.p90, w.p99, w.p999, w.cpuPerReq, w.syscalls, w.rssMiB, w.errors)
@@ -328,8 +334,10 @@ type window struct {
 	errors                   int64
 }
 
-// load runs clients concurrent request loops for d and measures them.
-func (s *server) load(clients int, d time.Duration) window {
+// load runs clients concurrent request loops for d and measures them. With
+// rate > 0 the clients together send rate requests per second, each on its
+// own schedule (a request that is late is sent at once, not skipped).
+func (s *server) load(clients int, rate float64, d time.Duration) window {
 	var (
 		wg      sync.WaitGroup
 		errs    atomic.Int64
@@ -346,7 +354,16 @@ func (s *server) load(clients int, d time.Duration) window {
 				reqs[i].Header.Set("Authorization", "Token "+s.token)
 			}
 			<-started
+			var interval time.Duration
+			if rate > 0 {
+				interval = time.Duration(float64(clients) / rate * float64(time.Second))
+			}
+			next := time.Now().Add(time.Duration(c) * interval / time.Duration(clients))
 			for i := c; !stop.Load(); i++ {
+				if interval > 0 {
+					time.Sleep(time.Until(next)) // pacing, not synchronisation
+					next = next.Add(interval)
+				}
 				t0 := time.Now()
 				resp, err := s.client.Do(reqs[i%len(reqs)])
 				if err != nil {
