@@ -43,6 +43,7 @@ type Queue struct {
 	lastWarned atomic.Int64 // unix nanoseconds
 	unwarned   atomic.Int64
 
+	full     chan struct{} // signalled when a batch's worth is queued
 	flushReq chan chan error
 	stop     chan struct{}
 	done     chan struct{}
@@ -138,6 +139,7 @@ func NewQueue(exporter sdklog.Exporter, opts ...QueueOption) *Queue {
 		retryFor:    c.retryFor,
 		warn:        c.warn,
 		warnEvery:   c.warnEvery,
+		full:        make(chan struct{}, 1),
 		flushReq:    make(chan chan error),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -194,6 +196,14 @@ func (q *Queue) OnEmit(_ context.Context, r *sdklog.Record) error {
 	}
 	select {
 	case q.ch <- r.Clone():
+		// The worker is woken per batch, not per record: a wake-up for
+		// every request would cost the service more than the copy.
+		if len(q.ch) >= q.maxBatch {
+			select {
+			case q.full <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		q.drop(1, "queue_full")
 	}
@@ -207,13 +217,10 @@ func (q *Queue) run() {
 	defer ticker.Stop()
 	for {
 		select {
-		case r := <-q.ch:
-			batch = append(batch, r)
-			if len(batch) >= q.maxBatch {
-				batch = q.export(batch)
-			}
+		case <-q.full:
+			batch = q.drainInto(batch)
 		case <-ticker.C:
-			batch = q.export(batch)
+			batch = q.export(q.drainInto(batch))
 		case reply := <-q.flushReq:
 			batch = q.drainInto(batch)
 			batch = q.export(batch)
