@@ -44,10 +44,14 @@ func AppendLine(dst []byte, r *sdklog.Record, loc *time.Location) []byte {
 		return true
 	})
 	kwargs := false
+	var kwargAt uint32 // bit j: attrs[j] is a kwarg
 	if n <= len(attrs) {
 		for j := range attrs[:n] {
-			kwargs = fs.take(&attrs[j]) || kwargs
+			if fs.take(&attrs[j]) {
+				kwargAt |= 1 << j
+			}
 		}
+		kwargs = kwargAt != 0
 	} else {
 		r.WalkAttributes(func(kv attribute.KeyValue) bool {
 			kwargs = fs.take(&kv) || kwargs
@@ -82,8 +86,8 @@ func AppendLine(dst []byte, r *sdklog.Record, loc *time.Location) []byte {
 	}
 	if kwargs && n <= len(attrs) {
 		for j := range attrs[:n] {
-			if kv := &attrs[j]; isKwarg(kv.Key) {
-				dst = appendKwarg(dst, kv)
+			if kwargAt&(1<<j) != 0 {
+				dst = appendKwarg(dst, &attrs[j])
 			}
 		}
 	} else if kwargs {
@@ -222,6 +226,9 @@ var fieldsByLen = func() (t [64][2]int8) {
 func appendName(dst []byte, name string) []byte {
 	if name == "" {
 		return append(dst, '_')
+	}
+	if len(name) <= 64 && psono.ValidKwargName(name) {
+		return append(dst, name...)
 	}
 	for i := 0; i < len(name) && i < 64; i++ {
 		c := name[i]
