@@ -3,6 +3,7 @@
 package exporter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,7 +118,15 @@ type File struct {
 	unreported int
 
 	stopFlush chan struct{}
+	stopping  sync.Once // closes stopFlush
 	flushDone chan struct{}
+
+	// torn is set while the file with identity tornID ends inside a line: a
+	// failed write left part of a line that could not be cut off again. The
+	// next write to that file starts with a newline, so the fragment stays a
+	// line of its own and never runs into a whole one.
+	torn   bool
+	tornID fileID
 }
 
 // batch is the outcome of one write shared by the records it carried.
@@ -284,22 +293,41 @@ func (f *File) current() error {
 // write writes b whole at the end of the file, and syncs it when sync is
 // set. After a failure it reopens the file and tries once more. f.mu is
 // held, or the caller is the writer.
+//
+// b holds whole lines. A write that fails part way through a line (a disk
+// that fills up, a file size limit) would leave the start of that line at
+// the end of the file, and the next write would run into it; so the part is
+// cut off again (ftruncate), and the retry starts with that line. When the
+// cut fails too, the file is marked torn and its next write begins with a
+// newline.
 func (f *File) write(b []byte, sync bool) error {
 	var err error
-	for attempt := 0; attempt < 2 && len(b) > 0; attempt++ {
+	off := 0 // b[:off] is written
+	for attempt := 0; attempt < 2 && off < len(b); attempt++ {
 		if attempt > 0 {
 			_ = f.closeFile()
 		}
 		if err = f.current(); err != nil {
 			continue
 		}
-		for len(b) > 0 {
+		if f.torn && f.tornID == f.ino {
+			if _, err = f.f.Write([]byte{'\n'}); err != nil {
+				continue
+			}
+			f.torn = false
+		}
+		for off < len(b) {
 			var n int
-			n, err = f.f.Write(b)
-			b = b[n:]
+			n, err = f.f.Write(b[off:])
+			off += n
 			if err != nil {
 				break
 			}
+		}
+		if err != nil {
+			start := bytes.LastIndexByte(b[:off], '\n') + 1
+			f.cutPartial(int64(off - start))
+			off = start
 		}
 	}
 	if err == nil && sync {
@@ -308,6 +336,20 @@ func (f *File) write(b []byte, sync bool) error {
 		}
 	}
 	return err
+}
+
+// cutPartial removes the last n bytes of the open file, the start of a line
+// whose write failed, or marks the file torn when it cannot.
+func (f *File) cutPartial(n int64) {
+	if n <= 0 {
+		return
+	}
+	if fi, err := f.f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() >= n {
+		if f.f.Truncate(fi.Size()-n) == nil {
+			return
+		}
+	}
+	f.torn, f.tornID = true, f.ino
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -523,13 +565,8 @@ func (f *File) ForceFlush(context.Context) error {
 // fail.
 func (f *File) Shutdown(context.Context) error {
 	if f.stopFlush != nil {
-		f.mu.Lock()
-		stop := !f.closed
-		f.mu.Unlock()
-		if stop {
-			close(f.stopFlush)
-			<-f.flushDone
-		}
+		f.stopping.Do(func() { close(f.stopFlush) })
+		<-f.flushDone
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

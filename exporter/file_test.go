@@ -218,3 +218,32 @@ func lines(t *testing.T, path string) int {
 	}
 	return strings.Count(string(data), "\n")
 }
+
+// TestConcurrentShutdown shuts a File down from several goroutines at once,
+// in every durability: no panic, every call returns, the file is complete.
+func TestConcurrentShutdown(t *testing.T) {
+	for _, d := range []exporter.Durability{exporter.Write, exporter.Sync, exporter.Buffered} {
+		t.Run(d.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.log")
+			f, err := exporter.NewFile(path, exporter.WithDurability(d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Export(context.Background(), []sdklog.Record{record("A_SUCCESS")}); err != nil {
+				t.Fatal(err)
+			}
+			errs := make(chan error, 4)
+			for range cap(errs) {
+				go func() { errs <- f.Shutdown(context.Background()) }()
+			}
+			for range cap(errs) {
+				if err := <-errs; err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+			}
+			if n := lines(t, path); n != 1 {
+				t.Errorf("audit.log has %d lines, want 1", n)
+			}
+		})
+	}
+}
