@@ -281,18 +281,17 @@ const (
 )
 
 // special reports whether one of the 8 bytes of w is not copied as it is:
-// 0x80 or above, below 0x21 (space and C0 controls), '"', '\\' or DEL. Each
-// test is exact for a word of ASCII bytes, and bytes with the top bit set are
-// caught by the first.
+// 0x80 or above, below 0x23 (space, C0 controls and '"'), '\\' or DEL.
+// Each term is exact for a word of ASCII bytes (a borrow or carry between
+// bytes only starts at a byte that is special itself), and bytes with the
+// top bit set are caught by w itself:
+//
+//	(w-lo*0x23)&^w  a byte below 0x23
+//	w+lo            a byte 0x7f (DEL) turns into 0x80
+//	(b-lo)&^b       a byte equal to '\\' (b is w with '\\' xored out)
 func special(w uint64) bool {
-	q := w ^ (lo * '"')
 	b := w ^ (lo * '\\')
-	d := w ^ (lo * 0x7f)
-	return (w|
-		(w-lo*0x21)&^w|
-		(q-lo)&^q|
-		(b-lo)&^b|
-		(d-lo)&^d)&hi != 0
+	return (w|(w-lo*0x23)&^w|(w+lo)|(b-lo)&^b)&hi != 0
 }
 
 // scan reports whether s must be quoted, and whether it can be copied as it
