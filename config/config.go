@@ -116,6 +116,8 @@ type Error struct {
 	Err error
 }
 
+// Error returns "source:line: KEY: problem", or without the line when it is
+// not known.
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s: %v", e.Source, e.Line, e.Key, e.Err)
@@ -123,6 +125,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s: %v", e.Source, e.Key, e.Err)
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNotFound is returned by LoadPsono when no settings file is found.

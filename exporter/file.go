@@ -53,6 +53,7 @@ func ParseDurability(s string) (Durability, error) {
 	return 0, fmt.Errorf("unknown durability %q; want write, fsync or buffered", s)
 }
 
+// String returns the setting's value for d: "write", "fsync" or "buffered".
 func (d Durability) String() string {
 	switch d {
 	case Write:
