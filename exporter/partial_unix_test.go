@@ -5,6 +5,7 @@ package exporter_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -18,12 +19,27 @@ import (
 	"github.com/otelaudit/otelaudit/psono"
 )
 
+// partialChildEnv marks the child process of TestPartialWriteLeavesNoTornLine.
+const partialChildEnv = "OTELAUDIT_PARTIAL_WRITE_CHILD"
+
 // TestPartialWriteLeavesNoTornLine makes the kernel cut a write part way
 // through a line, with a file size limit (RLIMIT_FSIZE): the write fails,
 // and the file still ends at a line boundary, so once the limit is lifted
 // the next line is written whole and not run into a fragment.
-// Not parallel: the limit holds for the whole test process.
+//
+// The limit holds for a whole process and would also cut go test's own
+// files (its test log), so the test runs itself again in a child process
+// and the limit is set there only.
 func TestPartialWriteLeavesNoTornLine(t *testing.T) {
+	if os.Getenv(partialChildEnv) == "" {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestPartialWriteLeavesNoTornLine$", "-test.v")
+		cmd.Env = append(os.Environ(), partialChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestPartialWriteLeavesNoTornLine") {
+			t.Fatalf("child test: %v\n%s", err, out)
+		}
+		return
+	}
 	signal.Ignore(syscall.SIGXFSZ) // else the process is killed at the limit
 	t.Cleanup(func() { signal.Reset(syscall.SIGXFSZ) })
 	var old syscall.Rlimit
