@@ -15,12 +15,12 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/metrictest"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
@@ -38,25 +38,6 @@ func fullDisk(t *testing.T) config.Settings {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func counterValue(t *testing.T, r *sdkmetric.ManualReader, name string) int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name == name {
-				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-					total += dp.Value
-				}
-			}
-		}
-	}
-	return total
 }
 
 type testServer struct {
@@ -130,7 +111,7 @@ func TestStrictRefusesWhileUnwritable(t *testing.T) {
 	if ts.calls.Load() != 1 {
 		t.Fatalf("handler ran %d times while the audit log was failing, want still 1", ts.calls.Load())
 	}
-	if got := counterValue(t, ts.reader, "otelaudit.file.write_errors"); got != 4 {
+	if got := metrictest.Sum(t, ts.reader, "otelaudit.file.write_errors"); got != 4 {
 		t.Errorf("otelaudit.file.write_errors = %d, want 4", got)
 	}
 
@@ -166,7 +147,7 @@ func TestNonStrictServesAndCounts(t *testing.T) {
 			t.Fatalf("request %d = %d %q, want 200", i, code, body)
 		}
 	}
-	if got := counterValue(t, ts.reader, "otelaudit.file.write_errors"); got != 5 {
+	if got := metrictest.Sum(t, ts.reader, "otelaudit.file.write_errors"); got != 5 {
 		t.Errorf("otelaudit.file.write_errors = %d, want 5", got)
 	}
 	if got := ts.errs.Load(); got != 1 {

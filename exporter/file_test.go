@@ -126,26 +126,6 @@ func TestWriteFailure(t *testing.T) {
 	}
 }
 
-func BenchmarkAppendLine(b *testing.B) {
-	r := record("LIST_DATASTORE_SUCCESS",
-		attribute.String(string(psono.Logger.Attr), "restapi.views.datastore"),
-		attribute.String(string(psono.UserIP.Attr), "10.10.10.145"),
-		attribute.String(string(psono.ReqMethod.Attr), "GET"),
-		attribute.String(string(psono.ReqURL.Attr), "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/"),
-		attribute.Bool(string(psono.Success.Attr), true),
-		attribute.String(string(psono.Hostname.Attr), "0a5048185933"),
-		attribute.Int(string(psono.Status.Attr), 200),
-		attribute.String(string(psono.User.Attr), "demo2@example.com"),
-		attribute.String(string(psono.UserID.Attr), "ba504938-9a23-4162-867f-6840c301bc20"),
-		attribute.String(string(psono.KwargAttr("datastore_id")), "bed4572d-6a28-4c00-94c2-dd45322de1d0"),
-	)
-	buf := make([]byte, 0, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = exporter.AppendLine(buf[:0], &r, time.UTC)
-	}
-}
-
 // TestNoticesDeletedAndReplaced deletes audit.log, then replaces it with
 // another file: each time the next record must land in the file at the path,
 // not in the one that was taken away.

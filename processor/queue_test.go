@@ -14,8 +14,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/otelaudit/otelaudit/internal/metrictest"
 	"github.com/otelaudit/otelaudit/processor"
 )
 
@@ -107,21 +107,7 @@ func TestQueueNeverBlocks(t *testing.T) {
 	if got := q.Dropped(); got != 1001 {
 		t.Errorf("Dropped = %d after shutdown, want all 1001", got)
 	}
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != "otelaudit.forward.dropped" {
-				continue
-			}
-			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				total += dp.Value
-			}
-		}
-	}
+	total := metrictest.Sum(t, reader, "otelaudit.forward.dropped")
 	if total != 1001 {
 		t.Errorf("metric otelaudit.forward.dropped = %d, want 1001", total)
 	}

@@ -12,9 +12,9 @@ import (
 
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelaudit/otelaudit/internal/collectortest"
+	"github.com/otelaudit/otelaudit/internal/metrictest"
 	"github.com/otelaudit/otelaudit/internal/seed"
 	"github.com/otelaudit/otelaudit/internal/vlogstest"
 	"github.com/otelaudit/otelaudit/psono"
@@ -243,24 +243,7 @@ func droppedReader(t *testing.T) func() int64 {
 		otel.SetMeterProvider(prev)
 		_ = mp.Shutdown(context.Background())
 	})
-	return func() int64 {
-		var rm metricdata.ResourceMetrics
-		if err := reader.Collect(context.Background(), &rm); err != nil {
-			t.Fatal(err)
-		}
-		var n int64
-		for _, sm := range rm.ScopeMetrics {
-			for _, m := range sm.Metrics {
-				if m.Name != "otelaudit.forward.dropped" {
-					continue
-				}
-				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-					n += dp.Value
-				}
-			}
-		}
-		return n
-	}
+	return func() int64 { return metrictest.Sum(t, reader, "otelaudit.forward.dropped") }
 }
 
 // TestForwardCollectorOutage stops the collector in the middle of a run:
