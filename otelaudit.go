@@ -4,13 +4,16 @@
 // and written as a Psono line to audit.log.
 //
 // New turns config.Settings into a ready pipeline: an OpenTelemetry
-// LoggerProvider whose file path is the synchronous exporter.File behind a
-// processor.EventFilter, and Handler, the instrument middleware bound to it.
-// Shutdown flushes and closes everything.
+// LoggerProvider with one processor.EventFilter in front of a
+// processor.Fanout to the synchronous exporter.File and, when forwarding is
+// configured, the forward.Queue; and Handler, the instrument middleware
+// bound to it. Shutdown flushes and closes everything.
 //
 // The packages underneath can be used on their own: config (settings),
-// instrument (the middleware), processor (the event filter), exporter (the
-// file exporter) and psono (the line format and the attribute mapping).
+// instrument (the middleware), processor (the event filter and the fan-out),
+// exporter (the file exporter), forward (OTLP forwarding), receipt (the
+// contract between strict mode and the file) and psono (the line format and
+// the attribute mapping).
 package otelaudit
 
 import (
@@ -32,6 +35,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/exporter"
+	"github.com/otelaudit/otelaudit/forward"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/processor"
 )
@@ -39,10 +43,9 @@ import (
 // Auditor is a configured audit pipeline. Its methods are safe for
 // concurrent use.
 type Auditor struct {
-	settings config.Settings
 	provider *sdklog.LoggerProvider
 	file     *exporter.File
-	queue    *processor.Queue
+	queue    *forward.Queue
 	ownTP    *sdktrace.TracerProvider
 	handler  []instrument.Option
 }
@@ -52,7 +55,7 @@ type options struct {
 	errorLog       func(error)
 	forward        sdklog.Exporter
 	forwardTimeout time.Duration
-	queueOpts      []processor.QueueOption
+	queueOpts      []forward.QueueOption
 	hostName       string
 	serviceName    string
 	tp             trace.TracerProvider
@@ -83,8 +86,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithForwardExporter forwards the records (those the whitelist and
-// blacklist allow) to exp through a processor.Queue, instead of the OTLP
-// exporter the environment describes. Forwarded records always hold valid
+// blacklist allow) to exp through a forward.Queue, instead of the OTLP
+// exporter the environment describes. A refused connection is retried (see
+// forward.RetryRefused). Forwarded records always hold valid
 // UTF-8, as OTLP requires: each run of invalid bytes in a string attribute
 // becomes U+FFFD (audit.log keeps the exact bytes, escaped).
 func WithForwardExporter(exp sdklog.Exporter) Option {
@@ -93,14 +97,15 @@ func WithForwardExporter(exp sdklog.Exporter) Option {
 
 // WithForwardShutdownTimeout bounds how long Shutdown waits for the
 // forwarder to deliver what is still queued (default
-// DefaultForwardShutdownTimeout); what is left then is counted as dropped.
+// forward.DefaultShutdownTimeout), the exporter's own shutdown included;
+// what is left then is counted as dropped and reported.
 // audit.log is complete either way.
 func WithForwardShutdownTimeout(d time.Duration) Option {
 	return func(o *options) { o.forwardTimeout = d }
 }
 
-// WithQueueOptions passes options to the forwarder's processor.Queue.
-func WithQueueOptions(opts ...processor.QueueOption) Option {
+// WithQueueOptions passes options to the forwarder's forward.Queue.
+func WithQueueOptions(opts ...forward.QueueOption) Option {
 	return func(o *options) { o.queueOpts = append(o.queueOpts, opts...) }
 }
 
@@ -111,8 +116,10 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(o *options) { o.mp = mp }
 }
 
-// WithErrorLog sets where failures to write audit.log and records the
-// forwarder gave up are reported (rate-limited); the default is otel.Handle.
+// WithErrorLog sets the one place the pipeline reports its problems: records
+// that could not be written to audit.log, records the forwarder gave up
+// (both counted exactly, rate-limited, with a final report at Shutdown) and
+// handlers that panicked. The default is otel.Handle.
 func WithErrorLog(f func(error)) Option {
 	return func(o *options) { o.errorLog = f }
 }
@@ -127,8 +134,8 @@ func WithHandlerOptions(opts ...instrument.Option) Option {
 // records nothing (Handler still traces requests) and no file is opened.
 //
 // When s.Enabled is true, records go to audit.log synchronously and, when
-// ForwardingConfigured (or WithForwardExporter is given), also to an OTLP
-// exporter through a bounded processor.Queue that never blocks a request
+// forward.Configured (or WithForwardExporter is given), also to an OTLP
+// exporter through a bounded forward.Queue that never blocks a request
 // and never touches the file path. The whitelist and blacklist apply to
 // both. The resource carries service.name (OTEL_SERVICE_NAME, else
 // WithServiceName), a random service.instance.id for this process,
@@ -143,12 +150,12 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		o.hostName, _ = os.Hostname()
 	}
 	if o.forwardTimeout == 0 {
-		o.forwardTimeout = DefaultForwardShutdownTimeout
+		o.forwardTimeout = forward.DefaultShutdownTimeout
 	}
 	if o.serviceName == "" {
 		o.serviceName = "otelaudit"
 	}
-	a := &Auditor{settings: s}
+	a := &Auditor{}
 	if o.tp == nil {
 		a.ownTP = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 		o.tp = a.ownTP
@@ -180,43 +187,40 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		}
 		fileOpts := []exporter.FileOption{exporter.WithLocation(loc), exporter.WithDurability(s.Durability),
 			exporter.WithFileMode(s.FileMode), exporter.WithDirMode(s.FolderMode)}
-		queueOpts := []processor.QueueOption{processor.WithShutdownTimeout(o.forwardTimeout)}
+		queueOpts := []forward.QueueOption{forward.WithShutdownTimeout(o.forwardTimeout)}
 		if o.mp != nil {
 			fileOpts = append(fileOpts, exporter.WithMeterProvider(o.mp))
-			queueOpts = append(queueOpts, processor.WithMeterProvider(o.mp))
+			queueOpts = append(queueOpts, forward.WithMeterProvider(o.mp))
 		}
 		if o.errorLog != nil {
 			fileOpts = append(fileOpts, exporter.WithErrorLog(o.errorLog))
-			queueOpts = append(queueOpts, processor.WithWarnFunc(func(msg string, args ...any) { o.errorLog(fmt.Errorf(msg, args...)) }))
+			queueOpts = append(queueOpts, forward.WithErrorLog(o.errorLog))
+		}
+		if o.forward == nil && forward.Configured() {
+			if o.forward, err = forward.NewExporter(context.Background()); err != nil {
+				return nil, err
+			}
 		}
 		a.file, err = exporter.NewFile(s.LogPath(), fileOpts...)
 		if err != nil {
 			return nil, err
 		}
-		filter, err := processor.NewEventFilter(a.file,
+		sinks := []sdklog.Processor{a.file}
+		if o.forward != nil {
+			a.queue = forward.NewQueue(forward.ValidUTF8(forward.RetryRefused(o.forward, forward.DefaultRetryWindow)),
+				append(queueOpts, o.queueOpts...)...)
+			sinks = append(sinks, a.queue)
+		}
+		filter, err := processor.NewEventFilter(processor.Fanout(sinks...),
 			processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
 		if err != nil {
 			_ = a.file.Shutdown(context.Background())
+			if a.queue != nil {
+				_ = a.queue.Shutdown(context.Background())
+			}
 			return nil, err
 		}
 		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))
-
-		if o.forward == nil && ForwardingConfigured() {
-			if o.forward, err = newOTLPExporter(context.Background()); err != nil {
-				_ = a.file.Shutdown(context.Background())
-				return nil, err
-			}
-		}
-		if o.forward != nil {
-			a.queue = processor.NewQueue(validUTF8Exporter{o.forward}, append(queueOpts, o.queueOpts...)...)
-			fwd, err := processor.NewEventFilter(a.queue,
-				processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
-			if err != nil {
-				_ = a.file.Shutdown(context.Background())
-				return nil, err
-			}
-			lpOpts = append(lpOpts, sdklog.WithProcessor(fwd))
-		}
 	}
 	a.provider = sdklog.NewLoggerProvider(lpOpts...)
 
@@ -224,6 +228,9 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		instrument.WithLoggerProvider(a.provider),
 		instrument.WithHostName(o.hostName),
 		instrument.WithOTelHTTPOptions(otelhttp.WithTracerProvider(o.tp)),
+	}
+	if o.errorLog != nil {
+		a.handler = append(a.handler, instrument.WithErrorLog(o.errorLog))
 	}
 	if s.NumProxiesSet {
 		a.handler = append(a.handler, instrument.WithNumProxies(s.NumProxies))
@@ -268,9 +275,6 @@ func (a *Auditor) ForwardDropped() int64 {
 	return a.queue.Dropped()
 }
 
-// Settings returns the settings the Auditor was built from.
-func (a *Auditor) Settings() config.Settings { return a.settings }
-
 // Reopen reopens audit.log at its path, for log rotation: call it after the
 // file was moved away (logrotate's create mode, on SIGHUP). It does nothing
 // when audit logging is off.
@@ -281,13 +285,28 @@ func (a *Auditor) Reopen() error {
 	return a.file.Reopen()
 }
 
-// Shutdown flushes every record emitted so far to its destination and closes
-// the pipeline. Records emitted after Shutdown are dropped, so shut the HTTP
-// server down first.
+// Shutdown writes every record emitted so far to audit.log and closes it,
+// then gives the forwarder what is left of ctx (at most its shutdown
+// timeout, see WithForwardShutdownTimeout) to deliver what it still holds,
+// and closes the pipeline. Records emitted after Shutdown are dropped, so
+// shut the HTTP server down first.
+//
+// Writing audit.log is never skipped, not even when ctx is already done: an
+// http.Server.Shutdown that used up a shared deadline must not cost the
+// records of the requests it drained. What the forwarder could not deliver
+// is counted (ForwardDropped) and reported.
 func (a *Auditor) Shutdown(ctx context.Context) error {
-	err := a.provider.Shutdown(ctx)
+	var err error
+	if a.file != nil {
+		err = a.file.Shutdown(context.WithoutCancel(ctx))
+	}
+	if a.queue != nil {
+		err = errors.Join(err, a.queue.Shutdown(ctx))
+	}
+	// The processors are shut down already; this stops the provider.
+	err = errors.Join(err, a.provider.Shutdown(context.WithoutCancel(ctx)))
 	if a.ownTP != nil {
-		err = errors.Join(err, a.ownTP.Shutdown(ctx))
+		err = errors.Join(err, a.ownTP.Shutdown(context.WithoutCancel(ctx)))
 	}
 	return err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/receipt"
 )
 
 // TestGroupCommit emits records from many goroutines at once in every
@@ -93,7 +94,7 @@ func TestGroupCommit(t *testing.T) {
 }
 
 // TestGroupCommitFailure checks that every concurrent caller of a failing
-// write learns of the failure.
+// write learns of the failure, through its Receipt.
 func TestGroupCommitFailure(t *testing.T) {
 	for _, d := range []exporter.Durability{exporter.Write, exporter.Sync} {
 		t.Run(d.String(), func(t *testing.T) {
@@ -109,7 +110,9 @@ func TestGroupCommitFailure(t *testing.T) {
 				wg.Go(func() {
 					r := record("E")
 					for range 10 {
-						if f.OnEmit(context.Background(), &r) != nil {
+						ctx, rc := receipt.NewContext(context.Background())
+						_ = f.OnEmit(ctx, &r)
+						if _, err := rc.Written(); err != nil {
 							mu.Lock()
 							failed++
 							mu.Unlock()

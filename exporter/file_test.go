@@ -14,6 +14,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/receipt"
 )
 
 // capture is a processor that keeps the last record emitted.
@@ -172,7 +173,7 @@ func TestReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := record("A")
-	ctx, rc := exporter.NewReceiptContext(context.Background())
+	ctx, rc := receipt.NewContext(context.Background())
 	if ok, err := rc.Written(); ok || err != nil {
 		t.Fatalf("fresh receipt = %v, %v", ok, err)
 	}
@@ -183,7 +184,7 @@ func TestReceipt(t *testing.T) {
 		t.Fatalf("receipt after a write = %v, %v", ok, err)
 	}
 	_ = f.Shutdown(context.Background())
-	ctx, rc = exporter.NewReceiptContext(context.Background())
+	ctx, rc = receipt.NewContext(context.Background())
 	_ = f.OnEmit(ctx, &r)
 	if ok, err := rc.Written(); ok || err == nil {
 		t.Fatalf("receipt after shutdown = %v, %v; want a failure", ok, err)

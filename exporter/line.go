@@ -131,7 +131,7 @@ func (f *lineFields) take(kv *attribute.KeyValue) bool {
 	case i == idxSuccess && t == attribute.BOOL:
 		f.success, f.typed = kv.Value.AsBool(), f.typed|1<<i
 	default:
-		f.strs[i] = kv.Value.Emit()
+		f.strs[i] = kv.Value.String()
 	}
 	return false
 }
@@ -144,12 +144,12 @@ func isKwarg(key attribute.Key) bool {
 // attribute.
 func appendKwarg(dst []byte, kv *attribute.KeyValue) []byte {
 	dst = append(dst, ", "+psono.KwargPrefix...)
-	dst = appendName(dst, string(kv.Key[len(psono.KwargAttrPrefix):]))
+	dst = append(dst, psono.KwargName(string(kv.Key[len(psono.KwargAttrPrefix):]))...)
 	dst = append(dst, '=')
 	if kv.Value.Type() == attribute.STRING {
 		return psono.AppendValue(dst, kv.Value.AsString())
 	}
-	return psono.AppendValue(dst, kv.Value.Emit())
+	return psono.AppendValue(dst, kv.Value.String())
 }
 
 // Indexes in psono.Fields of the fields AppendLine treats specially.
@@ -219,23 +219,3 @@ var fieldsByLen = func() (t [64][2]int8) {
 	}
 	return t
 }()
-
-// appendName appends a kwarg name, with every character outside
-// psono.ValidKwargName's alphabet replaced by '_' so that no name can change
-// how the line splits.
-func appendName(dst []byte, name string) []byte {
-	if name == "" {
-		return append(dst, '_')
-	}
-	if len(name) <= 64 && psono.ValidKwargName(name) {
-		return append(dst, name...)
-	}
-	for i := 0; i < len(name) && i < 64; i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
-			c = '_'
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}

@@ -3,6 +3,8 @@ package instrument
 import (
 	"context"
 	"sync"
+
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 // record is what a handler tells the middleware about its request. The
@@ -69,7 +71,7 @@ func SetUser(ctx context.Context, name, id string) {
 // a line splits into fields.
 func AddKwarg(ctx context.Context, name, value string) {
 	if r := fromContext(ctx); r != nil {
-		name = safeName(name)
+		name = psono.KwargName(name)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for i := range r.kwargs {
@@ -80,29 +82,4 @@ func AddKwarg(ctx context.Context, name, value string) {
 		}
 		r.kwargs = append(r.kwargs, kwarg{name, value})
 	}
-}
-
-// safeName maps a kwarg name into psono.ValidKwargName's alphabet.
-func safeName(name string) string {
-	if name == "" {
-		return "_"
-	}
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	b := []byte(nil)
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' {
-			continue
-		}
-		if b == nil {
-			b = []byte(name)
-		}
-		b[i] = '_'
-	}
-	if b == nil {
-		return name
-	}
-	return string(b)
 }

@@ -18,131 +18,24 @@
 package instrument
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
-	"go.opentelemetry.io/otel/log/global"
 
-	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
 // ScopeName is the instrumentation scope of the audit records' logger.
 const ScopeName = "github.com/otelaudit/otelaudit/instrument"
-
-// DefaultLogger is the logger of a record whose handler did not call
-// SetLogger, unless WithDefaultLogger says otherwise.
-const DefaultLogger = "otelaudit.http"
-
-// DefaultMaxValueLength is the longest value, in bytes, that a record holds
-// unless WithMaxValueLength says otherwise. A longer value is cut at a UTF-8
-// boundary and TruncatedMark is appended.
-const DefaultMaxValueLength = 4096
-
-// TruncatedMark ends a value that was cut to the maximum value length.
-const TruncatedMark = "...[truncated]"
-
-type config struct {
-	lp             log.LoggerProvider
-	operation      string
-	otelhttpOpts   []otelhttp.Option
-	numProxies     int
-	numProxiesSet  bool
-	trustedHeader  string
-	hostName       string
-	defaultLogger  string
-	maxValueLength int
-	errorLog       func(msg string, args ...any)
-	strict         func() error
-}
-
-// An Option configures NewHandler.
-type Option func(*config)
-
-// WithLoggerProvider sets the LoggerProvider the records are emitted to. The
-// default is the global one.
-func WithLoggerProvider(lp log.LoggerProvider) Option {
-	return func(c *config) { c.lp = lp }
-}
-
-// WithOperation sets otelhttp's operation name (the span name). The default
-// is "http.server".
-func WithOperation(name string) Option {
-	return func(c *config) { c.operation = name }
-}
-
-// WithOTelHTTPOptions passes options to otelhttp.NewHandler, for example
-// otelhttp.WithTracerProvider.
-func WithOTelHTTPOptions(opts ...otelhttp.Option) Option {
-	return func(c *config) { c.otelhttpOpts = append(c.otelhttpOpts, opts...) }
-}
-
-// WithNumProxies says how many reverse proxies stand in front of the service
-// (Psono's NUM_PROXIES): the client IP is taken n places from the right end
-// of X-Forwarded-For. Without it, or with 0, X-Forwarded-For is ignored and
-// the peer address is used.
-func WithNumProxies(n int) Option {
-	return func(c *config) { c.numProxies, c.numProxiesSet = n, true }
-}
-
-// WithTrustedIPHeader names a request header (such as "X-Real-IP") that a
-// trusted proxy sets to the client's IP; when a request has it, its value is
-// the client IP. Only use it when every request passes through that proxy.
-func WithTrustedIPHeader(name string) Option {
-	return func(c *config) { c.trustedHeader = http.CanonicalHeaderKey(name) }
-}
-
-// WithHostName sets the host name the records carry. The default is
-// os.Hostname.
-func WithHostName(name string) Option {
-	return func(c *config) { c.hostName = name }
-}
-
-// WithDefaultLogger sets the logger of records whose handler did not call
-// SetLogger. The default is DefaultLogger.
-func WithDefaultLogger(name string) Option {
-	return func(c *config) { c.defaultLogger = name }
-}
-
-// WithMaxValueLength sets the longest value in bytes a record holds (path,
-// user, user id, kwarg values, client IP). Longer values are cut and marked
-// with TruncatedMark. n below 64 is taken as 64.
-func WithMaxValueLength(n int) Option {
-	return func(c *config) { c.maxValueLength = max(n, 64) }
-}
-
-// WithErrorLog sets the function that reports a handler's panic, with the
-// panic value and the stack. The default writes to the standard log package
-// through net/http's server error logging style.
-func WithErrorLog(f func(msg string, args ...any)) Option {
-	return func(c *config) { c.errorLog = f }
-}
-
-// WithStrict turns on strict mode, after Vault's rule that nothing is served
-// unaudited. While healthy returns an error (the audit log cannot be written)
-// every request is refused with 503 before its handler runs, and recorded
-// with the event UnavailableEvent. Otherwise the handler's response is held
-// in memory until its record is written, and replaced by a 503 when the
-// write failed. Records must reach a synchronous exporter.File for the
-// write to be confirmed; a record the whitelist or blacklist drops does not
-// hold its response back. Streaming responses (Flush, Hijack) are not
-// available in strict mode.
-func WithStrict(healthy func() error) Option {
-	return func(c *config) { c.strict = healthy }
-}
 
 // NewHandler returns h wrapped in the audit middleware and in otelhttp.
 //
@@ -169,15 +62,13 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		o(&c)
 	}
 	if c.lp == nil {
-		c.lp = global.GetLoggerProvider()
+		c.lp = otel.GetLoggerProvider()
 	}
 	if c.hostName == "" {
 		c.hostName, _ = os.Hostname()
 	}
 	if c.errorLog == nil {
-		c.errorLog = func(msg string, args ...any) {
-			fmt.Fprintln(os.Stderr, append([]any{msg}, args...)...)
-		}
+		c.errorLog = otel.Handle
 	}
 	a := &auditHandler{
 		next:   h,
@@ -253,151 +144,16 @@ func (c *recordContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// statusWriter records the status of the response that passes through it:
-// the first final (2xx-5xx) or 101 WriteHeader, or 200 at the first Write.
-// It offers Flush, Hijack, Push and ReadFrom whatever the writer it wraps
-// supports, answering http.ErrNotSupported where that writer lacks one, as
-// http.ResponseController does; Unwrap gives ResponseController the
-// original writer.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(writerOnly{w.ResponseWriter}, src)
-}
-
-// writerOnly hides every method of a writer but Write, so that io.Copy does
-// not call ReadFrom again.
-type writerOnly struct{ io.Writer }
-
-func (w *statusWriter) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK // a flush sends the header
-	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-func (w *statusWriter) Push(target string, opts *http.PushOptions) error {
-	if p, ok := w.ResponseWriter.(http.Pusher); ok {
-		return p.Push(target, opts)
-	}
-	return http.ErrNotSupported
-}
-
-// Unwrap returns the wrapped writer, for http.ResponseController.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // call runs the wrapped handler and returns what it panicked with, if it did.
 func (a *auditHandler) call(w http.ResponseWriter, r *http.Request) (p any) {
 	defer func() {
 		p = recover()
 		if p != nil && p != http.ErrAbortHandler {
-			a.cfg.errorLog("otelaudit: panic serving "+r.Method+" "+r.URL.Path+":", p, "\n"+string(debug.Stack()))
+			a.cfg.errorLog(fmt.Errorf("otelaudit: panic serving %s %q: %v\n%s", r.Method, r.URL.Path, p, debug.Stack()))
 		}
 	}()
 	a.next.ServeHTTP(w, r)
 	return nil
-}
-
-// UnavailableEvent is the event of a request that strict mode refused because
-// the audit log could not be written.
-const UnavailableEvent = "AUDIT_LOG_UNAVAILABLE_ERROR"
-
-// serveStrict serves a request in strict mode: refused with 503 before its
-// handler runs while the audit log is failing, and its response held back
-// until its record is written, then replaced by a 503 if the write failed.
-func (a *auditHandler) serveStrict(w http.ResponseWriter, r, r2 *http.Request, rec *record) {
-	if err := a.cfg.strict(); err != nil {
-		// Still try to record the refusal: it is an interaction too, and
-		// a write that succeeds again ends the failing state.
-		rec.event = UnavailableEvent
-		a.emit(r.Context(), r2, rec, http.StatusServiceUnavailable)
-		http.Error(w, "audit log unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	bw := &heldResponse{header: http.Header{}}
-	p := a.call(bw, r2)
-	status := bw.status
-	if p != nil {
-		status = http.StatusInternalServerError
-		bw = nil
-	} else if status == 0 {
-		status = http.StatusOK
-	}
-	ctx, receipt := exporter.NewReceiptContext(r.Context())
-	a.emit(ctx, r2, rec, status)
-	if _, err := receipt.Written(); err != nil {
-		http.Error(w, "audit log unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	if bw == nil {
-		if p == http.ErrAbortHandler {
-			panic(p)
-		}
-		http.Error(w, http.StatusText(status), status)
-		return
-	}
-	bw.sendTo(w)
-}
-
-// heldResponse keeps a response in memory until strict mode knows its
-// record was written.
-type heldResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (h *heldResponse) Header() http.Header { return h.header }
-
-func (h *heldResponse) WriteHeader(code int) {
-	if h.status == 0 && code >= 200 {
-		h.status = code
-	}
-}
-
-func (h *heldResponse) Write(b []byte) (int, error) {
-	if h.status == 0 {
-		h.status = http.StatusOK
-	}
-	return h.body.Write(b)
-}
-
-func (h *heldResponse) sendTo(w http.ResponseWriter) {
-	dst := w.Header()
-	for k, v := range h.header {
-		dst[k] = v
-	}
-	if h.status != 0 {
-		w.WriteHeader(h.status)
-	}
-	_, _ = w.Write(h.body.Bytes())
 }
 
 // emit builds and emits the audit record of a finished request. r is the
@@ -488,99 +244,3 @@ func setAttr(attrs []attribute.KeyValue, from int, key attribute.Key, v string) 
 	}
 	return append(attrs, attribute.String(string(key), v))
 }
-
-// patternInfo is what the middleware derives once from a ServeMux pattern.
-type patternInfo struct {
-	wildcards []string
-	kwargKeys map[string]attribute.Key
-	event     string // without the outcome suffix
-}
-
-func (a *auditHandler) pattern(pattern string) *patternInfo {
-	if v, ok := a.patterns.Load(pattern); ok {
-		return v.(*patternInfo)
-	}
-	info := parsePattern(pattern)
-	v, _ := a.patterns.LoadOrStore(pattern, info)
-	return v.(*patternInfo)
-}
-
-// parsePattern reads the wildcard names and the default event from a
-// ServeMux pattern "[METHOD ][HOST]/[PATH]".
-func parsePattern(pattern string) *patternInfo {
-	info := &patternInfo{kwargKeys: map[string]attribute.Key{}}
-	method, path, found := strings.Cut(pattern, " ")
-	if !found {
-		method, path = "", pattern
-	}
-	path = strings.TrimLeft(path, " \t")
-	if i := strings.IndexByte(path, '/'); i >= 0 {
-		path = path[i:] // drop the host
-	}
-	var words []string
-	if method != "" {
-		words = append(words, method)
-	}
-	for _, seg := range strings.Split(path, "/") {
-		if seg == "" || seg == "{$}" {
-			continue
-		}
-		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			name := strings.TrimSuffix(seg[1:len(seg)-1], "...")
-			if _, dup := info.kwargKeys[name]; !dup && name != "" {
-				info.wildcards = append(info.wildcards, name)
-				info.kwargKeys[name] = psono.KwargAttr(safeName(name))
-			}
-			words = append(words, name)
-			continue
-		}
-		words = append(words, seg)
-	}
-	if len(words) == 0 || len(words) == 1 && method != "" {
-		words = append(words, "ROOT")
-	}
-	info.event = eventWord(strings.Join(words, "_"))
-	return info
-}
-
-// eventWord upper-cases s and replaces everything but letters and digits by
-// '_', collapsing runs.
-func eventWord(s string) string {
-	var b strings.Builder
-	under := false
-	for _, c := range strings.ToUpper(s) {
-		if 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			b.WriteRune(c)
-			under = false
-		} else if !under && b.Len() > 0 {
-			b.WriteByte('_')
-			under = true
-		}
-	}
-	return strings.TrimSuffix(b.String(), "_")
-}
-
-func defaultEvent(info *patternInfo, success bool) string {
-	base := "REQUEST"
-	if info != nil && info.event != "" {
-		base = info.event
-	}
-	if success {
-		return base + "_SUCCESS"
-	}
-	return base + "_ERROR"
-}
-
-// clip cuts s to at most max bytes, at a UTF-8 boundary, marking the cut.
-func clip(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max - len(TruncatedMark)
-	for cut > 0 && cut > max-len(TruncatedMark)-4 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + TruncatedMark
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

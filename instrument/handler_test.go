@@ -99,15 +99,15 @@ func TestRecord(t *testing.T) {
 	got := attrs(r)
 	for k, v := range want {
 		if got[k] != v {
-			t.Errorf("%s = %v, want %v", k, got[k].Emit(), v.Emit())
+			t.Errorf("%s = %v, want %v", k, got[k].String(), v.String())
 		}
 	}
 	if len(got) != len(want) {
 		t.Errorf("record has %d attributes, want %d: %v", len(got), len(want), got)
 	}
 	for _, v := range got {
-		if strings.Contains(v.Emit(), "secret") {
-			t.Errorf("query string leaked into the record: %v", v.Emit())
+		if strings.Contains(v.String(), "secret") {
+			t.Errorf("query string leaked into the record: %v", v.String())
 		}
 	}
 }
@@ -117,7 +117,7 @@ func TestRecord(t *testing.T) {
 func TestStatuses(t *testing.T) {
 	mem := &memExporter{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
-	h := instrument.NewHandler(newMux(), instrument.WithLoggerProvider(lp), instrument.WithErrorLog(func(string, ...any) {}))
+	h := instrument.NewHandler(newMux(), instrument.WithLoggerProvider(lp), instrument.WithErrorLog(func(error) {}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	tests := []struct {
@@ -146,7 +146,7 @@ func TestStatuses(t *testing.T) {
 		}
 		r := mem.records[i]
 		if a := attrs(r); a[psono.Status.Attr].AsInt64() != int64(tt.status) || r.EventName() != tt.event || r.Severity() != tt.sev {
-			t.Errorf("%s %s: status %v event %s severity %v, want %d %s %v", tt.method, tt.path, a[psono.Status.Attr].Emit(), r.EventName(), r.Severity(), tt.status, tt.event, tt.sev)
+			t.Errorf("%s %s: status %v event %s severity %v, want %d %s %v", tt.method, tt.path, a[psono.Status.Attr].String(), r.EventName(), r.Severity(), tt.status, tt.event, tt.sev)
 		}
 	}
 }

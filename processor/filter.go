@@ -1,10 +1,13 @@
-// Package processor provides OpenTelemetry log processors for audit records.
+// Package processor provides the OpenTelemetry log processors that decide
+// which audit records go on, and where.
 //
 // EventFilter enforces Psono's LOGGING_AUDIT_WHITELIST and
 // LOGGING_AUDIT_BLACKLIST: it wraps the processor it guards and passes on only
-// the records whose event the lists allow. Wrap every path that must obey the
-// lists (the file exporter and the OTLP forwarder alike), because processors
-// registered side by side on a LoggerProvider cannot stop one another.
+// the records whose event the lists allow. Processors registered side by side
+// on a LoggerProvider cannot stop one another, so every destination must sit
+// behind the filter: Fanout hands each record to several processors (the file
+// exporter, the forwarding queue of package forward), and one EventFilter in
+// front of it guards them all.
 package processor
 
 import (

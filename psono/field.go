@@ -79,14 +79,39 @@ func KwargAttr(name string) attribute.Key {
 // characters from [A-Za-z0-9_]. Names outside this alphabet could change how a
 // line splits into fields, so the instrumentation never writes them.
 func ValidKwargName(name string) bool {
-	if len(name) == 0 || len(name) > 64 {
-		return false
+	return len(name) > 0 && len(name) <= maxKwargName && kwargNameOK(name)
+}
+
+// KwargName maps name into ValidKwargName's alphabet: it keeps the first 64
+// bytes, replaces every other byte by '_', and gives "_" for an empty name.
+// A valid name is returned as it is, without allocating.
+func KwargName(name string) string {
+	if ValidKwargName(name) {
+		return name
 	}
+	if name == "" {
+		return "_"
+	}
+	b := []byte(name[:min(len(name), maxKwargName)])
+	for i, c := range b {
+		if !kwargByte(c) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+const maxKwargName = 64
+
+func kwargNameOK(name string) bool {
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+		if !kwargByte(name[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func kwargByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }

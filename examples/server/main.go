@@ -26,6 +26,7 @@ import (
 
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/config"
+	"github.com/otelaudit/otelaudit/forward"
 )
 
 func main() {
@@ -48,7 +49,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	settingsPath := fs.String("settings", "", "Psono settings.yaml (default: Psono's lookup, then "+fallbackSettings+")")
 	listen := fs.String("listen", "127.0.0.1:10200", "address to listen on")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
-	forwardTimeout := fs.Duration("forward-shutdown-timeout", otelaudit.DefaultForwardShutdownTimeout, "how long shutdown waits for OTLP forwarding to deliver queued records")
+	forwardTimeout := fs.Duration("forward-shutdown-timeout", forward.DefaultShutdownTimeout, "how long shutdown waits for OTLP forwarding to deliver queued records")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	}
 	if settings.Enabled {
 		fmt.Fprintf(logw, "audit log: %s (settings: %s)\n", settings.LogPath(), settings.Source)
-		if otelaudit.ForwardingConfigured() {
+		if forward.Configured() {
 			fmt.Fprintln(logw, "forwarding audit records over OTLP (OTEL_EXPORTER_OTLP_* environment)")
 		}
 	} else {

@@ -1,7 +1,8 @@
-package processor_test
+package forward_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -15,8 +16,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/otelaudit/otelaudit/forward"
 	"github.com/otelaudit/otelaudit/internal/metrictest"
-	"github.com/otelaudit/otelaudit/processor"
 )
 
 // stuckExporter blocks every export until its context ends, like an OTLP
@@ -45,7 +46,7 @@ func (c *countExporter) ForceFlush(context.Context) error { return nil }
 
 func TestQueueDelivers(t *testing.T) {
 	exp := &countExporter{}
-	q := processor.NewQueue(exp, processor.WithMaxBatch(7), processor.WithExportInterval(time.Hour))
+	q := forward.NewQueue(exp, forward.WithMaxBatch(7), forward.WithExportInterval(time.Hour))
 	var r sdklog.Record
 	for range 100 {
 		if err := q.OnEmit(context.Background(), &r); err != nil {
@@ -75,13 +76,13 @@ func TestQueueNeverBlocks(t *testing.T) {
 	var mu sync.Mutex
 	var warnings []string
 	exp := &stuckExporter{started: make(chan struct{}, 1)}
-	q := processor.NewQueue(exp,
-		processor.WithQueueSize(10), processor.WithMaxBatch(1),
-		processor.WithShutdownTimeout(200*time.Millisecond),
-		processor.WithMeterProvider(mp),
-		processor.WithWarnFunc(func(msg string, args ...any) {
+	q := forward.NewQueue(exp,
+		forward.WithQueueSize(10), forward.WithMaxBatch(1),
+		forward.WithShutdownTimeout(200*time.Millisecond),
+		forward.WithMeterProvider(mp),
+		forward.WithErrorLog(func(err error) {
 			mu.Lock()
-			warnings = append(warnings, msg)
+			warnings = append(warnings, err.Error())
 			mu.Unlock()
 		}))
 	var r sdklog.Record
@@ -113,8 +114,21 @@ func TestQueueNeverBlocks(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(warnings) != 1 {
-		t.Errorf("%d warnings, want 1 (rate-limited)", len(warnings))
+	// Rate-limited: the first drop is reported at once, the rest in one
+	// final report at Shutdown; together they give the exact count.
+	if len(warnings) != 2 {
+		t.Errorf("%d warnings, want 2 (the first drop, then the rest at shutdown): %q", len(warnings), warnings)
+	}
+	reported := 0
+	for _, w := range warnings {
+		var n int
+		if _, err := fmt.Sscanf(w, "otelaudit: %d ", &n); err != nil {
+			t.Fatalf("warning %q does not start with a count: %v", w, err)
+		}
+		reported += n
+	}
+	if reported != 1001 {
+		t.Errorf("warnings report %d dropped records in all, want 1001: %q", reported, warnings)
 	}
 	if err := q.OnEmit(context.Background(), &r); err != nil || q.Dropped() != 1002 {
 		t.Errorf("OnEmit after Shutdown: %v, Dropped %d", err, q.Dropped())
@@ -139,7 +153,8 @@ func TestQueueRetriesRefusedConnection(t *testing.T) {
 	}
 	// Start the collector only once the exporter has seen the refusal.
 	seen := &errorSignal{Exporter: exp, failed: make(chan error, 1)}
-	q := processor.NewQueue(seen, processor.WithExportInterval(time.Hour), processor.WithWarnFunc(func(string, ...any) {}))
+	q := forward.NewQueue(forward.RetryRefused(seen, forward.DefaultRetryWindow),
+		forward.WithExportInterval(time.Hour), forward.WithErrorLog(func(error) {}))
 	var r sdklog.Record
 	for range 10 {
 		if err := q.OnEmit(context.Background(), &r); err != nil {
@@ -219,8 +234,8 @@ func TestQueueRetryWindow(t *testing.T) {
 	} {
 		t.Run(tc.window.String(), func(t *testing.T) {
 			exp := &refusedExporter{}
-			q := processor.NewQueue(exp, processor.WithRetryWindow(tc.window),
-				processor.WithExportInterval(time.Hour), processor.WithWarnFunc(func(string, ...any) {}))
+			q := forward.NewQueue(forward.RetryRefused(exp, tc.window),
+				forward.WithExportInterval(time.Hour), forward.WithErrorLog(func(error) {}))
 			var r sdklog.Record
 			for range 5 {
 				_ = q.OnEmit(context.Background(), &r)

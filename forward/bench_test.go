@@ -1,4 +1,4 @@
-package processor_test
+package forward_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	"github.com/otelaudit/otelaudit/processor"
+	"github.com/otelaudit/otelaudit/forward"
 )
 
 // benchRecord returns an SDK record with the 11 attributes of a typical
@@ -56,10 +56,10 @@ func BenchmarkQueue(b *testing.B) {
 		name string
 		p    func() sdklog.Processor
 	}{
-		{"processor.Queue", func() sdklog.Processor {
+		{"forward.Queue", func() sdklog.Processor {
 			// A loop that does nothing but emit can outrun the worker;
 			// what it drops is reported as dropped/op, not warned about.
-			return processor.NewQueue(nopExporter{}, processor.WithWarnFunc(func(string, ...any) {}))
+			return forward.NewQueue(nopExporter{}, forward.WithErrorLog(func(error) {}))
 		}},
 		{"sdklog.BatchProcessor", func() sdklog.Processor { return sdklog.NewBatchProcessor(nopExporter{}) }},
 	} {
@@ -81,7 +81,7 @@ func BenchmarkQueue(b *testing.B) {
 			if err := p.Shutdown(ctx); err != nil {
 				b.Fatal(err)
 			}
-			if q, ok := p.(*processor.Queue); ok {
+			if q, ok := p.(*forward.Queue); ok {
 				b.ReportMetric(float64(q.Dropped())/float64(b.N), "dropped/op")
 			}
 		})

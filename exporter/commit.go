@@ -1,0 +1,119 @@
+package exporter
+
+import (
+	"fmt"
+	"time"
+)
+
+// batch is the outcome of one write shared by the records it carried.
+type batch struct {
+	n    int // records
+	done bool
+	err  error
+}
+
+// maxPending bounds the lines Buffered mode holds in memory: a caller that
+// finds this much waiting behind a write in progress waits for it.
+const maxPending = 16 * bufferedFlushSize
+
+// commit writes lines (n records) with the configured durability: with
+// Write and Sync it returns once they are written (and synced), with
+// Buffered once they are queued.
+func (f *File) commit(lines []byte, n int) error {
+	f.mu.Lock()
+	for f.durability == Buffered && f.writing && len(f.pending) >= maxPending {
+		f.cond.Wait() // the disk is behind: hold the caller, not the memory
+	}
+	if f.closed {
+		f.mu.Unlock()
+		return fmt.Errorf("audit log %s: %d record(s) not written: write after shutdown", f.path, n)
+	}
+	f.pending = append(f.pending, lines...)
+	if f.batch == nil {
+		f.batch = new(batch)
+	}
+	b := f.batch
+	b.n += n
+	var err error
+	if f.durability == Buffered {
+		if len(f.pending) >= bufferedFlushSize && !f.writing {
+			if err = f.flushLocked(); err != nil {
+				err = fmt.Errorf("audit log %s: %d buffered record(s) not written: %w", f.path, b.n, err)
+			}
+		}
+		f.mu.Unlock()
+		return err
+	}
+	for !b.done {
+		if f.writing {
+			f.cond.Wait()
+			continue
+		}
+		// No write is in progress, so b is f.batch: write it with every
+		// line that joined it.
+		f.flushLocked()
+	}
+	err = b.err
+	f.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("audit log %s: %d record(s) not written: %w", f.path, n, err)
+	}
+	return nil
+}
+
+// flushLocked writes (and with Sync, syncs) the pending lines as the writer:
+// f.mu is held on entry and on return, released during the write so that
+// other callers can queue the next batch. No other write may be in progress.
+// It returns the write's error, which it has also reported.
+func (f *File) flushLocked() error {
+	if len(f.pending) == 0 {
+		return nil
+	}
+	b, lines := f.batch, f.pending
+	f.batch, f.pending, f.spare = nil, f.spare[:0], nil
+	if f.pending == nil && f.durability == Buffered {
+		f.pending = make([]byte, 0, 2*bufferedFlushSize)
+	}
+	f.writing = true
+	f.mu.Unlock()
+	err := f.write(lines, f.durability == Sync)
+	f.mu.Lock()
+	f.writing = false
+	b.done, b.err = true, err
+	f.lastErr = err
+	if err != nil {
+		f.report(err, b.n)
+	}
+	if cap(lines) <= 4*bufferedFlushSize {
+		f.spare = lines[:0]
+	}
+	f.cond.Broadcast()
+	return err
+}
+
+// idle waits until no write is in progress; f.mu is held. While the caller
+// holds f.mu afterwards no write starts, so it may use the file itself.
+func (f *File) idle() {
+	for f.writing {
+		f.cond.Wait()
+	}
+}
+
+func (f *File) flushLoop() {
+	defer close(f.flushDone)
+	t := time.NewTicker(bufferedFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			f.mu.Lock()
+			f.idle()
+			if !f.closed {
+				_ = f.flushLocked()
+			}
+			f.mu.Unlock()
+		case <-f.stopFlush:
+			return
+		}
+	}
+}

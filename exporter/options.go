@@ -1,0 +1,66 @@
+package exporter
+
+import (
+	"os"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// The permissions a File creates audit.log and a missing folder with, unless
+// WithFileMode and WithDirMode say otherwise.
+const (
+	DefaultFileMode os.FileMode = 0o600
+	DefaultDirMode  os.FileMode = 0o700
+)
+
+// A FileOption configures a File.
+type FileOption func(*fileConfig)
+
+type fileConfig struct {
+	loc        *time.Location
+	fileMode   os.FileMode
+	dirMode    os.FileMode
+	durability Durability
+	mp         metric.MeterProvider
+	errorLog   func(error)
+
+	reportInterval time.Duration
+}
+
+// WithLocation sets the zone line times are written in: time.UTC (the
+// default, Psono's time_utc) or time.Local (time_server).
+func WithLocation(loc *time.Location) FileOption {
+	return func(c *fileConfig) { c.loc = loc }
+}
+
+// WithFileMode sets the permissions audit.log is created with; the default is
+// DefaultFileMode. An existing file keeps its mode.
+func WithFileMode(mode os.FileMode) FileOption {
+	return func(c *fileConfig) { c.fileMode = mode }
+}
+
+// WithDirMode sets the permissions a missing folder is created with; the
+// default is DefaultDirMode. Existing folders keep their mode.
+func WithDirMode(mode os.FileMode) FileOption {
+	return func(c *fileConfig) { c.dirMode = mode }
+}
+
+// WithDurability sets when a record counts as written; the default is Write.
+func WithDurability(d Durability) FileOption {
+	return func(c *fileConfig) { c.durability = d }
+}
+
+// WithMeterProvider sets the MeterProvider of the write-error counter; the
+// default is the global one.
+func WithMeterProvider(mp metric.MeterProvider) FileOption {
+	return func(c *fileConfig) { c.mp = mp }
+}
+
+// WithErrorLog sets where lost records are reported: the first failure at
+// once, then at most one report per interval (10 seconds by default) with the
+// exact count of records lost since the previous one, and at Shutdown what is
+// left. The default is otel.Handle.
+func WithErrorLog(f func(error)) FileOption {
+	return func(c *fileConfig) { c.errorLog = f }
+}

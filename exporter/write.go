@@ -1,0 +1,77 @@
+package exporter
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"syscall"
+)
+
+// write writes b whole at the end of the file, and syncs it when sync is
+// set. After a failure it reopens the file and tries once more. f.mu is
+// held, or the caller is the writer.
+//
+// b holds whole lines. A write that fails part way through a line (a disk
+// that fills up, a file size limit) would leave the start of that line at
+// the end of the file, and the next write would run into it; so the part is
+// cut off again (ftruncate), and the retry starts with that line. When the
+// cut fails too, the file is marked torn and its next write begins with a
+// newline.
+func (f *File) write(b []byte, sync bool) error {
+	var err error
+	off := 0 // b[:off] is written
+	for attempt := 0; attempt < 2 && off < len(b); attempt++ {
+		if attempt > 0 {
+			_ = f.closeFile()
+		}
+		if err = f.current(); err != nil {
+			continue
+		}
+		if f.torn && f.tornID.same(f.id) {
+			if _, err = f.f.Write([]byte{'\n'}); err != nil {
+				continue
+			}
+			f.torn = false
+		}
+		for off < len(b) {
+			var n int
+			n, err = f.f.Write(b[off:])
+			off += n
+			if err != nil {
+				break
+			}
+		}
+		if err != nil {
+			start := bytes.LastIndexByte(b[:off], '\n') + 1
+			f.cutPartial(int64(off - start))
+			off = start
+		}
+	}
+	if err == nil && sync {
+		err = syncFile(f.f)
+	}
+	return err
+}
+
+// syncFile commits file's contents to stable storage. A device such as
+// /dev/full cannot be synced, which is not an error here.
+func syncFile(file *os.File) error {
+	if err := file.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// cutPartial removes the last n bytes of the open file, the start of a line
+// whose write failed, or marks the file torn when it cannot.
+func (f *File) cutPartial(n int64) {
+	if n <= 0 {
+		return
+	}
+	if fi, err := f.f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() >= n {
+		if f.f.Truncate(fi.Size()-n) == nil {
+			return
+		}
+	}
+	f.torn, f.tornID = true, f.id
+}

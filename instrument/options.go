@@ -1,0 +1,101 @@
+package instrument
+
+import (
+	"net/http"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/log"
+)
+
+// DefaultLogger is the logger of a record whose handler did not call
+// SetLogger, unless WithDefaultLogger says otherwise.
+const DefaultLogger = "otelaudit.http"
+
+type config struct {
+	lp             log.LoggerProvider
+	operation      string
+	otelhttpOpts   []otelhttp.Option
+	numProxies     int
+	numProxiesSet  bool
+	trustedHeader  string
+	hostName       string
+	defaultLogger  string
+	maxValueLength int
+	errorLog       func(error)
+	strict         func() error
+}
+
+// An Option configures NewHandler.
+type Option func(*config)
+
+// WithLoggerProvider sets the LoggerProvider the records are emitted to. The
+// default is the global one.
+func WithLoggerProvider(lp log.LoggerProvider) Option {
+	return func(c *config) { c.lp = lp }
+}
+
+// WithOperation sets otelhttp's operation name (the span name). The default
+// is "http.server".
+func WithOperation(name string) Option {
+	return func(c *config) { c.operation = name }
+}
+
+// WithOTelHTTPOptions passes options to otelhttp.NewHandler, for example
+// otelhttp.WithTracerProvider.
+func WithOTelHTTPOptions(opts ...otelhttp.Option) Option {
+	return func(c *config) { c.otelhttpOpts = append(c.otelhttpOpts, opts...) }
+}
+
+// WithNumProxies says how many reverse proxies stand in front of the service
+// (Psono's NUM_PROXIES): the client IP is taken n places from the right end
+// of X-Forwarded-For. Without it, or with 0, X-Forwarded-For is ignored and
+// the peer address is used.
+func WithNumProxies(n int) Option {
+	return func(c *config) { c.numProxies, c.numProxiesSet = n, true }
+}
+
+// WithTrustedIPHeader names a request header (such as "X-Real-IP") that a
+// trusted proxy sets to the client's IP; when a request has it, its value is
+// the client IP. Only use it when every request passes through that proxy.
+func WithTrustedIPHeader(name string) Option {
+	return func(c *config) { c.trustedHeader = http.CanonicalHeaderKey(name) }
+}
+
+// WithHostName sets the host name the records carry. The default is
+// os.Hostname.
+func WithHostName(name string) Option {
+	return func(c *config) { c.hostName = name }
+}
+
+// WithDefaultLogger sets the logger of records whose handler did not call
+// SetLogger. The default is DefaultLogger.
+func WithDefaultLogger(name string) Option {
+	return func(c *config) { c.defaultLogger = name }
+}
+
+// WithMaxValueLength sets the longest value in bytes a record holds (path,
+// user, user id, kwarg values, client IP). Longer values are cut and marked
+// with TruncatedMark. n below 64 is taken as 64.
+func WithMaxValueLength(n int) Option {
+	return func(c *config) { c.maxValueLength = max(n, 64) }
+}
+
+// WithErrorLog sets the function that reports a handler's panic, with the
+// request's method and path, the panic value and the stack. The default is
+// otel.Handle.
+func WithErrorLog(f func(error)) Option {
+	return func(c *config) { c.errorLog = f }
+}
+
+// WithStrict turns on strict mode, after Vault's rule that nothing is served
+// unaudited. While healthy returns an error (the audit log cannot be written)
+// every request is refused with 503 before its handler runs, and recorded
+// with the event UnavailableEvent. Otherwise the handler's response is held
+// in memory until its record is written, and replaced by a 503 when the
+// write failed. Records must reach a synchronous exporter.File for the
+// write to be confirmed; a record the whitelist or blacklist drops does not
+// hold its response back. Streaming responses (Flush, Hijack) are not
+// available in strict mode.
+func WithStrict(healthy func() error) Option {
+	return func(c *config) { c.strict = healthy }
+}
