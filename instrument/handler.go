@@ -60,8 +60,8 @@ type config struct {
 	operation      string
 	otelhttpOpts   []otelhttp.Option
 	numProxies     int
-	numProxiesSet  bool
 	trustedHeader  string
+	overwriteIP    string
 	hostName       string
 	defaultLogger  string
 	maxValueLength int
@@ -95,18 +95,26 @@ func WithOTelHTTPOptions(opts ...otelhttp.Option) Option {
 // of X-Forwarded-For. Without it, or with 0, X-Forwarded-For is ignored and
 // the peer address is used.
 func WithNumProxies(n int) Option {
-	return func(c *config) { c.numProxies, c.numProxiesSet = n, true }
+	return func(c *config) { c.numProxies = n }
 }
 
 // WithTrustedIPHeader names a request header (such as "X-Real-IP") that a
-// trusted proxy sets to the client's IP; when a request has it, its value is
-// the client IP. Only use it when every request passes through that proxy.
+// trusted proxy sets to the client's IP (Psono's TRUSTED_IP_HEADER); when a
+// request has it with an IP address, that is the client IP. Only use it when
+// every request passes through that proxy.
 func WithTrustedIPHeader(name string) Option {
 	return func(c *config) { c.trustedHeader = http.CanonicalHeaderKey(name) }
 }
 
-// WithHostName sets the host name the records carry. The default is
-// os.Hostname.
+// WithTrustedIPHeaderOverwrite names a request header that wins over the one
+// of WithTrustedIPHeader (Psono's TRUSTED_IP_HEADER_OVERWRITE): when a request
+// has it with an IP address, that is the client IP.
+func WithTrustedIPHeaderOverwrite(name string) Option {
+	return func(c *config) { c.overwriteIP = http.CanonicalHeaderKey(name) }
+}
+
+// WithHostName sets the host name the records carry. The default is FQDN,
+// the name Psono writes.
 func WithHostName(name string) Option {
 	return func(c *config) { c.hostName = name }
 }
@@ -172,7 +180,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		c.lp = global.GetLoggerProvider()
 	}
 	if c.hostName == "" {
-		c.hostName, _ = os.Hostname()
+		c.hostName = FQDN()
 	}
 	if c.errorLog == nil {
 		c.errorLog = func(msg string, args ...any) {
@@ -431,7 +439,7 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	var buf [24]attribute.KeyValue
 	attrs := append(buf[:0],
 		attribute.String(string(psono.Logger.Attr), clip(logger, max)),
-		attribute.String(string(psono.UserIP.Attr), clip(clientIP(r, a.cfg.trustedHeader, a.cfg.numProxies, a.cfg.numProxiesSet), max)),
+		attribute.String(string(psono.UserIP.Attr), clip(clientIP(r, a.cfg.overwriteIP, a.cfg.trustedHeader, a.cfg.numProxies), max)),
 		attribute.String(string(psono.ReqMethod.Attr), clip(r.Method, max)),
 		attribute.String(string(psono.ReqURL.Attr), clip(r.URL.Path, max)),
 		attribute.Bool(string(psono.Success.Attr), success),
