@@ -13,8 +13,8 @@
 // as 500) get their record too.
 //
 // The attribute keys are those of package psono. Query strings, headers other
-// than the configured client-IP header, cookies and bodies are never
-// recorded.
+// than the configured client-IP headers (and of those only an IP address),
+// cookies and bodies are never recorded.
 package instrument
 
 import (

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -91,8 +92,11 @@ func peerIP(addr string) string {
 // first address, whose names the resolver gives by a reverse lookup; the
 // first of those names that holds a dot, else the first of them. When a
 // lookup fails (or takes more than 5 seconds) it is the host name itself. In
-// a container this is usually the container id.
-func FQDN() string {
+// a container this is usually the container id. It is looked up once per
+// process, as Psono does when it loads its settings.
+func FQDN() string { return fqdnOnce() }
+
+var fqdnOnce = sync.OnceValue(func() string {
 	host, err := os.Hostname()
 	if err != nil {
 		return ""
@@ -100,7 +104,7 @@ func FQDN() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return fqdn(ctx, net.DefaultResolver, host)
-}
+})
 
 // A resolver looks host names and addresses up; *net.Resolver is one.
 type resolver interface {
