@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -66,7 +65,7 @@ type options struct {
 type Option func(*options)
 
 // WithHostName sets the host name the records carry; the default is
-// os.Hostname.
+// instrument.FQDN, the name Psono writes.
 func WithHostName(name string) Option {
 	return func(o *options) { o.hostName = name }
 }
@@ -147,7 +146,7 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		opt(&o)
 	}
 	if o.hostName == "" {
-		o.hostName, _ = os.Hostname()
+		o.hostName = instrument.FQDN()
 	}
 	if o.forwardTimeout == 0 {
 		o.forwardTimeout = forward.DefaultShutdownTimeout
@@ -178,14 +177,7 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	// skipped.
 	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication()}
 	if s.Enabled {
-		loc := time.UTC
-		if s.Time == config.TimeServer {
-			loc = time.Local
-		}
-		if s.Strict && s.Durability == exporter.Buffered {
-			return nil, fmt.Errorf("LOGGING_AUDIT_STRICT needs every record confirmed before its response: use LOGGING_AUDIT_DURABILITY write or fsync, not buffered (settings %s)", s.Source)
-		}
-		fileOpts := []exporter.FileOption{exporter.WithLocation(loc), exporter.WithDurability(s.Durability),
+		fileOpts := []exporter.FileOption{exporter.WithLocation(s.Time.Location()), exporter.WithDurability(s.Durability),
 			exporter.WithFileMode(s.FileMode), exporter.WithDirMode(s.FolderMode)}
 		queueOpts := []forward.QueueOption{forward.WithShutdownTimeout(o.forwardTimeout)}
 		if o.mp != nil {
@@ -232,7 +224,7 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	if o.errorLog != nil {
 		a.handler = append(a.handler, instrument.WithErrorLog(o.errorLog))
 	}
-	if s.NumProxiesSet {
+	if s.NumProxies > 0 {
 		a.handler = append(a.handler, instrument.WithNumProxies(s.NumProxies))
 	}
 	if s.Enabled && s.Strict {
@@ -240,6 +232,9 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	}
 	if h := s.TrustedIPHeaderName(); h != "" {
 		a.handler = append(a.handler, instrument.WithTrustedIPHeader(h))
+	}
+	if h := s.TrustedIPHeaderOverwriteName(); h != "" {
+		a.handler = append(a.handler, instrument.WithTrustedIPHeaderOverwrite(h))
 	}
 	a.handler = append(a.handler, o.handlerOpts...)
 	return a, nil

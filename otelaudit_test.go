@@ -171,3 +171,63 @@ func Example() {
 	srv := &http.Server{Addr: "127.0.0.1:10200", Handler: auditor.Handler(mux)}
 	_ = srv // srv.ListenAndServe()
 }
+
+// TestClientIPSettings checks that TRUSTED_IP_HEADER_OVERWRITE,
+// TRUSTED_IP_HEADER and a quoted NUM_PROXIES reach the middleware.
+func TestClientIPSettings(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "settings.toml")
+	text := "LOGGING_AUDIT = true\nLOGGING_AUDIT_FOLDER = '" + dir + "'\nNUM_PROXIES = '1'\n" +
+		"TRUSTED_IP_HEADER = 'HTTP_X_REAL_IP'\nTRUSTED_IP_HEADER_OVERWRITE = 'HTTP_X_CLIENT_IP'\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := otelaudit.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler(http.NotFoundHandler()))
+	requests := []map[string]string{
+		{"X-Client-Ip": "198.51.100.4", "X-Real-Ip": "203.0.113.9", "X-Forwarded-For": "192.0.2.1"},
+		{"X-Client-Ip": "", "X-Real-Ip": "203.0.113.9", "X-Forwarded-For": "192.0.2.1"},
+		{"X-Real-Ip": "not-an-ip", "X-Forwarded-For": "192.0.2.1"},
+		{"X-Forwarded-For": "2001:db8::5"},
+	}
+	want := []string{"198.51.100.4", "203.0.113.9", "192.0.2.1", "2001:db8::5"}
+	for _, h := range requests {
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	srv.Close()
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(s.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
+	}
+	for i, l := range lines {
+		pl, err := psono.Parse(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ip, _ := pl.Get("user_ip"); ip != want[i] {
+			t.Errorf("request %d: user_ip=%s, want %s", i+1, ip, want[i])
+		}
+	}
+}

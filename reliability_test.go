@@ -155,14 +155,6 @@ func TestNonStrictServesAndCounts(t *testing.T) {
 	}
 }
 
-func TestStrictNeedsConfirmedWrites(t *testing.T) {
-	s := config.Default()
-	s.Enabled, s.Strict, s.Durability, s.Folder = true, true, exporter.Buffered, t.TempDir()
-	if _, err := otelaudit.New(s); err == nil || !strings.Contains(err.Error(), "buffered") {
-		t.Errorf("strict with buffered durability: %v, want an error", err)
-	}
-}
-
 // TestDurabilityModes sends concurrent requests under each durability mode
 // and finds every line in the file after shutdown; buffered lines appear
 // within the flush interval without a shutdown.

@@ -1,9 +1,11 @@
-// Package config loads the audit settings from a Psono settings.yaml, found
-// and overridden the way the Psono server finds and overrides it.
+// Package config loads the audit settings from a Psono settings.yaml or
+// settings.toml, found and overridden the way the Psono server finds and
+// overrides it.
 //
 // The settings file is the whole server's: keys this package does not know
-// are ignored. A known key with a wrong value is an error of type *Error that
-// names the key, the file and the line.
+// are ignored. A known key with a wrong value, and a combination of keys that
+// cannot work as written, is an error of type *Error that names the file, the
+// line and the key.
 package config
 
 import (
@@ -15,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -22,33 +25,27 @@ import (
 	"github.com/otelaudit/otelaudit/processor"
 )
 
-// The values LOGGING_AUDIT_TIME accepts.
-const (
-	// TimeUTC writes line times in UTC (Psono's default).
-	TimeUTC = "time_utc"
-	// TimeServer writes line times in the server's local time zone.
-	TimeServer = "time_server"
-)
-
 // DefaultFolder is where audit.log is written when LOGGING_AUDIT_FOLDER is not
 // set, as in Psono's server image.
 const DefaultFolder = "/var/log/psono"
 
-// The permissions audit.log and its folder are created with by default.
+// The permissions audit.log and its folder are created with by default:
+// those of the file exporter.
 const (
-	DefaultFileMode   os.FileMode = 0o600
-	DefaultFolderMode os.FileMode = 0o700
+	DefaultFileMode   = exporter.DefaultFileMode
+	DefaultFolderMode = exporter.DefaultDirMode
 )
 
-// Settings are the audit settings of a Psono settings.yaml.
+// Settings are the audit settings of a Psono settings file.
 type Settings struct {
 	// Enabled turns audit logging on (LOGGING_AUDIT, default false).
 	Enabled bool
 	// Folder holds audit.log (LOGGING_AUDIT_FOLDER, default DefaultFolder). A
 	// relative folder is relative to the working directory.
 	Folder string
-	// Time is TimeUTC or TimeServer (LOGGING_AUDIT_TIME, default TimeUTC).
-	Time string
+	// Time is the time zone of the line times (LOGGING_AUDIT_TIME, default
+	// TimeUTC).
+	Time TimeSetting
 	// Whitelist lists the events that are logged; empty means all
 	// (LOGGING_AUDIT_WHITELIST). An entry ending in "*" is a prefix.
 	Whitelist []string
@@ -56,14 +53,17 @@ type Settings struct {
 	// (LOGGING_AUDIT_BLACKLIST). An entry ending in "*" is a prefix.
 	Blacklist []string
 	// NumProxies is how many reverse proxies stand in front of the server
-	// (NUM_PROXIES). It is meaningful only when NumProxiesSet is true.
+	// (NUM_PROXIES). 0, like an unset NUM_PROXIES in Psono, means the peer
+	// address is the client IP.
 	NumProxies int
-	// NumProxiesSet reports whether NUM_PROXIES was given.
-	NumProxiesSet bool
 	// TrustedIPHeader names a request header that a trusted proxy sets to the
 	// client's IP, the way Django names it (TRUSTED_IP_HEADER, for example
 	// HTTP_X_REAL_IP). Empty means none. See TrustedIPHeaderName.
 	TrustedIPHeader string
+	// TrustedIPHeaderOverwrite names a header, in the same form, that wins
+	// over TrustedIPHeader when a request carries it
+	// (TRUSTED_IP_HEADER_OVERWRITE). Empty means none.
+	TrustedIPHeaderOverwrite string
 	// Strict refuses requests while audit.log cannot be written and holds
 	// each response back until its record is written
 	// (LOGGING_AUDIT_STRICT, default false).
@@ -78,15 +78,20 @@ type Settings struct {
 	// FolderMode is the permission a missing folder is created with
 	// (LOGGING_AUDIT_FOLDER_MODE, default 0700).
 	FolderMode os.FileMode
-	// Source says where the settings came from: a file path or
-	// "PSONO_SERVER_SETTING_BASE64"; empty for Default.
+	// Source says where the settings came from: a file path,
+	// "PSONO_SERVER_SETTING_BASE64" or "PSONO_SERVER_SETTING_TOML_BASE64";
+	// empty for Default.
 	Source string
 }
 
 // Default returns the settings Psono uses when a settings file sets none of
 // the audit keys: audit logging off.
 func Default() Settings {
-	return Settings{Folder: DefaultFolder, Time: TimeUTC, FileMode: DefaultFileMode, FolderMode: DefaultFolderMode}
+	var s Settings
+	for i := range keys {
+		keys[i].reset(&s)
+	}
+	return s
 }
 
 // LogPath returns the path of audit.log.
@@ -95,8 +100,16 @@ func (s Settings) LogPath() string { return filepath.Join(s.Folder, "audit.log")
 // TrustedIPHeaderName returns the HTTP header named by TrustedIPHeader in its
 // canonical form ("HTTP_CF_CONNECTING_IP" gives "Cf-Connecting-Ip"), or "" when
 // none is set.
-func (s Settings) TrustedIPHeaderName() string {
-	name, ok := strings.CutPrefix(s.TrustedIPHeader, "HTTP_")
+func (s Settings) TrustedIPHeaderName() string { return headerName(s.TrustedIPHeader) }
+
+// TrustedIPHeaderOverwriteName returns the HTTP header named by
+// TrustedIPHeaderOverwrite in its canonical form, or "" when none is set.
+func (s Settings) TrustedIPHeaderOverwriteName() string {
+	return headerName(s.TrustedIPHeaderOverwrite)
+}
+
+func headerName(django string) string {
+	name, ok := strings.CutPrefix(django, "HTTP_")
 	if !ok {
 		return ""
 	}
@@ -105,8 +118,9 @@ func (s Settings) TrustedIPHeaderName() string {
 
 // An Error reports a setting with a wrong value.
 type Error struct {
-	// Source is the settings file, "PSONO_SERVER_SETTING_BASE64", or
-	// "environment variable PSONO_<KEY>".
+	// Source is the settings file, "PSONO_SERVER_SETTING_BASE64",
+	// "PSONO_SERVER_SETTING_TOML_BASE64", or "environment variable
+	// PSONO_<KEY>".
 	Source string
 	// Line is the line of the value in Source, or 0 when Source has no lines.
 	Line int
@@ -129,35 +143,55 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNotFound is returned by LoadPsono when no settings file is found.
-var ErrNotFound = errors.New("no Psono settings.yaml found")
+var ErrNotFound = errors.New("no Psono settings.yaml or settings.toml found")
 
-// SearchPaths returns where Psono looks for settings.yaml, in order:
-// $PSONO_HOME/.psono_server/settings.yaml, then ~/.psono_server/settings.yaml,
-// then /root/.psono_server/settings.yaml.
+// SearchPaths returns where Psono looks for its settings file, in order: the
+// folders $PSONO_HOME/.psono_server, ~/.psono_server and
+// /root/.psono_server, and in each settings.yaml, then settings.toml.
 func SearchPaths() []string {
-	var paths []string
+	var dirs []string
 	if h := os.Getenv("PSONO_HOME"); h != "" {
-		paths = append(paths, filepath.Join(h, ".psono_server", "settings.yaml"))
+		dirs = append(dirs, filepath.Join(h, ".psono_server"))
 	}
 	if h, err := os.UserHomeDir(); err == nil {
-		paths = append(paths, filepath.Join(h, ".psono_server", "settings.yaml"))
+		dirs = append(dirs, filepath.Join(h, ".psono_server"))
 	}
-	paths = append(paths, "/root/.psono_server/settings.yaml")
+	dirs = append(dirs, "/root/.psono_server")
+	var paths []string
+	for _, d := range dirs {
+		paths = append(paths, filepath.Join(d, "settings.yaml"), filepath.Join(d, "settings.toml"))
+	}
 	return paths
 }
 
+// The environment variables that hold a whole settings file, base64
+// encoded. Both win over any file; when both are set, the YAML one wins, as
+// settings.yaml wins over settings.toml in a folder.
+const (
+	base64Var     = "PSONO_SERVER_SETTING_BASE64"
+	tomlBase64Var = "PSONO_SERVER_SETTING_TOML_BASE64"
+)
+
 // LoadPsono loads the settings the way Psono finds them: from the base64
-// encoded file in PSONO_SERVER_SETTING_BASE64 when that is set, else from the
-// first of SearchPaths that exists. PSONO_<KEY> environment variables override
-// single keys (see Load). It returns an error wrapping ErrNotFound when there
-// is no settings file.
+// encoded YAML file in PSONO_SERVER_SETTING_BASE64 when that is set, else
+// from the base64 encoded TOML file in PSONO_SERVER_SETTING_TOML_BASE64 when
+// that is set, else from the first of SearchPaths that exists. PSONO_<KEY>
+// environment variables override single keys (see Load). It returns an error
+// wrapping ErrNotFound when there is no settings file.
 func LoadPsono() (Settings, error) {
-	if b64, ok := os.LookupEnv("PSONO_SERVER_SETTING_BASE64"); ok {
+	for _, v := range []struct {
+		name  string
+		parse parser
+	}{{base64Var, parseYAML}, {tomlBase64Var, parseTOML}} {
+		b64, ok := os.LookupEnv(v.name)
+		if !ok {
+			continue
+		}
 		data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
 		if err != nil {
-			return Settings{}, fmt.Errorf("PSONO_SERVER_SETTING_BASE64 is not valid base64: %w", err)
+			return Settings{}, fmt.Errorf("%s is not valid base64: %w", v.name, err)
 		}
-		return parseWithEnv("PSONO_SERVER_SETTING_BASE64", data)
+		return load(v.name, data, v.parse, os.LookupEnv)
 	}
 	paths := SearchPaths()
 	for _, p := range paths {
@@ -168,70 +202,108 @@ func LoadPsono() (Settings, error) {
 		if err != nil {
 			return Settings{}, fmt.Errorf("reading settings: %w", err)
 		}
-		return parseWithEnv(p, data)
+		return load(p, data, parserFor(p), os.LookupEnv)
 	}
-	return Settings{}, fmt.Errorf("%w (looked at %s; PSONO_SERVER_SETTING_BASE64 is not set)", ErrNotFound, strings.Join(paths, ", "))
+	return Settings{}, fmt.Errorf("%w (looked at %s; %s and %s are not set)", ErrNotFound, strings.Join(paths, ", "), base64Var, tomlBase64Var)
 }
 
-// Load reads the settings file at path, then applies the PSONO_<KEY>
-// environment variables: each overrides its key, and its value is decoded as
-// JSON when it is valid JSON (PSONO_LOGGING_AUDIT_WHITELIST='["A","B"]' gives
-// a list) and taken as a string otherwise.
+// Load reads the settings file at path (TOML when its name ends in ".toml",
+// else YAML), then applies the PSONO_<KEY> environment variables: each
+// overrides its key, and its value is decoded as JSON when it is valid JSON
+// (PSONO_LOGGING_AUDIT_WHITELIST='["A","B"]' gives a list) and taken as a
+// string otherwise.
 func Load(path string) (Settings, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Settings{}, fmt.Errorf("reading settings: %w", err)
 	}
-	return parseWithEnv(path, data)
-}
-
-func parseWithEnv(source string, data []byte) (Settings, error) {
-	s, err := Parse(source, data)
-	if err != nil {
-		return Settings{}, err
-	}
-	if err := s.applyEnv(os.LookupEnv); err != nil {
-		return Settings{}, err
-	}
-	return s, nil
+	return load(path, data, parserFor(path), os.LookupEnv)
 }
 
 // Parse reads settings from the YAML document data; source names it in
 // errors. It does not look at the environment.
 func Parse(source string, data []byte) (Settings, error) {
-	s := Default()
-	s.Source = source
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Settings{}, fmt.Errorf("%s: not valid YAML: %w", source, err)
+	return load(source, data, parseYAML, noEnv)
+}
+
+// ParseTOML reads settings from the TOML document data; source names it in
+// errors. It does not look at the environment.
+func ParseTOML(source string, data []byte) (Settings, error) {
+	return load(source, data, parseTOML, noEnv)
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+// A parser reads a settings document. Besides the settings it returns where
+// each key's value was found, for errors about a combination of keys.
+type parser func(source string, data []byte) (Settings, locator, error)
+
+// A locator returns the source and the line (0 when unknown) of key's value.
+type locator func(key string) (source string, line int)
+
+func parserFor(path string) parser {
+	if strings.EqualFold(filepath.Ext(path), ".toml") {
+		return parseTOML
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return s, nil // an empty file sets nothing
+	return parseYAML
+}
+
+// load parses data, applies the environment overrides that lookup finds, and
+// checks the rules between keys.
+func load(source string, data []byte, parse parser, lookup func(string) (string, bool)) (Settings, error) {
+	s, at, err := parse(source, data)
+	if err != nil {
+		return Settings{}, err
 	}
-	root := doc.Content[0]
-	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return s, nil
+	if at, err = s.applyEnv(lookup, at); err != nil {
+		return Settings{}, err
 	}
-	if root.Kind != yaml.MappingNode {
-		return Settings{}, fmt.Errorf("%s:%d: settings must be a mapping of KEY: value", source, root.Line)
-	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		set, ok := setters[k.Value]
-		if !ok {
-			continue
-		}
-		if err := set(&s, yamlValue{v}); err != nil {
-			return Settings{}, &Error{Source: source, Line: v.Line, Key: k.Value, Err: err}
-		}
+	if err := s.check(at); err != nil {
+		return Settings{}, err
 	}
 	return s, nil
 }
 
-// applyEnv applies the PSONO_<KEY> overrides found by lookup.
-func (s *Settings) applyEnv(lookup func(string) (string, bool)) error {
-	for _, key := range keys {
-		name := "PSONO_" + key
+func parseYAML(source string, data []byte) (Settings, locator, error) {
+	s := Default()
+	s.Source = source
+	lines := map[string]int{}
+	at := func(key string) (string, int) { return source, lines[key] }
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Settings{}, nil, fmt.Errorf("%s: not valid YAML: %w", source, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return s, at, nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return s, at, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return Settings{}, nil, fmt.Errorf("%s:%d: settings must be a mapping of KEY: value", source, root.Line)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		key, ok := keyIndex[k.Value]
+		if !ok {
+			continue
+		}
+		lines[k.Value] = v.Line
+		if err := key.apply(&s, yamlValue{v}); err != nil {
+			return Settings{}, nil, &Error{Source: source, Line: v.Line, Key: k.Value, Err: err}
+		}
+	}
+	return s, at, nil
+}
+
+// applyEnv applies the PSONO_<KEY> overrides found by lookup, and returns at
+// changed to name the environment variable of each key it overrode.
+func (s *Settings) applyEnv(lookup func(string) (string, bool), at locator) (locator, error) {
+	var set map[string]bool
+	for i := range keys {
+		key := &keys[i]
+		name := "PSONO_" + key.name
 		raw, ok := lookup(name)
 		if !ok {
 			continue
@@ -240,18 +312,51 @@ func (s *Settings) applyEnv(lookup func(string) (string, bool)) error {
 		if err := json.Unmarshal([]byte(raw), &v); err != nil {
 			v = raw
 		}
-		if err := setters[key](s, jsonValue{v}); err != nil {
-			return &Error{Source: "environment variable " + name, Key: key, Err: err}
+		if err := key.apply(s, jsonValue{v}); err != nil {
+			return nil, &Error{Source: "environment variable " + name, Key: key.name, Err: err}
 		}
+		if set == nil {
+			set = map[string]bool{}
+		}
+		set[key.name] = true
 	}
-	return nil
+	if set == nil {
+		return at, nil
+	}
+	return func(key string) (string, int) {
+		if set[key] {
+			return "environment variable PSONO_" + key, 0
+		}
+		return at(key)
+	}, nil
 }
 
-// validatePatterns checks whitelist and blacklist entries.
+// check applies the rules between keys. Each error names the
+// LOGGING_AUDIT_STRICT value, the setting that cannot work as written.
+func (s Settings) check(at locator) error {
+	var err error
+	switch {
+	case s.Strict && !s.Enabled:
+		err = errors.New("strict mode is on but LOGGING_AUDIT is off, so nothing would be audited and nothing refused; turn LOGGING_AUDIT on, or remove LOGGING_AUDIT_STRICT")
+	case s.Strict && s.Durability == exporter.Buffered:
+		err = errors.New("strict mode needs every record confirmed before its response: set LOGGING_AUDIT_DURABILITY to write or fsync, not buffered")
+	default:
+		return nil
+	}
+	source, line := at("LOGGING_AUDIT_STRICT")
+	return &Error{Source: source, Line: line, Key: "LOGGING_AUDIT_STRICT", Err: err}
+}
+
+// validatePatterns checks whitelist and blacklist entries. Event codes are
+// upper case, so an entry with a lower-case letter could never match: it is
+// refused rather than silently logging everything or nothing.
 func validatePatterns(list []string) error {
 	for i, p := range list {
 		if err := processor.ValidatePattern(p); err != nil {
 			return fmt.Errorf("entry %d: %w", i+1, err)
+		}
+		if strings.ContainsFunc(p, unicode.IsLower) {
+			return fmt.Errorf("entry %d: %q can never match, event codes are upper case; write %q", i+1, p, strings.ToUpper(p))
 		}
 	}
 	return nil

@@ -48,7 +48,7 @@ LOGGING_AUDIT_FOLDER_MODE: '0750'
 	want := config.Settings{
 		Enabled: true, Folder: "/tmp/psono-audit", Time: config.TimeServer,
 		Whitelist: []string{"READ_INFO_SUCCESS", "LOGIN_*"}, Blacklist: []string{"LOGIN_STARTED_ERROR"},
-		NumProxies: 1, NumProxiesSet: true, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", Source: path,
+		NumProxies: 1, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", Source: path,
 		Strict: true, Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -156,7 +156,7 @@ func TestEnvOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Enabled || s.Folder != "/srv/audit" || s.Time != config.TimeServer || !s.NumProxiesSet || s.NumProxies != 0 ||
+	if !s.Enabled || s.Folder != "/srv/audit" || s.Time != config.TimeServer || s.NumProxies != 0 ||
 		!reflect.DeepEqual(s.Whitelist, []string{"READ_INFO_SUCCESS", "LOGIN_*"}) {
 		t.Errorf("env overrides not applied: %+v", s)
 	}

@@ -13,15 +13,14 @@
 // as 500) get their record too.
 //
 // The attribute keys are those of package psono. Query strings, headers other
-// than the configured client-IP header, cookies and bodies are never
-// recorded.
+// than the configured client-IP headers (and of those only an IP address),
+// cookies and bodies are never recorded.
 package instrument
 
 import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -65,7 +64,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		c.lp = otel.GetLoggerProvider()
 	}
 	if c.hostName == "" {
-		c.hostName, _ = os.Hostname()
+		c.hostName = FQDN()
 	}
 	if c.errorLog == nil {
 		c.errorLog = otel.Handle
@@ -187,7 +186,7 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	var buf [24]attribute.KeyValue
 	attrs := append(buf[:0],
 		attribute.String(string(psono.Logger.Attr), clip(logger, max)),
-		attribute.String(string(psono.UserIP.Attr), clip(clientIP(r, a.cfg.trustedHeader, a.cfg.numProxies, a.cfg.numProxiesSet), max)),
+		attribute.String(string(psono.UserIP.Attr), clip(clientIP(r, a.cfg.overwriteIP, a.cfg.trustedHeader, a.cfg.numProxies), max)),
 		attribute.String(string(psono.ReqMethod.Attr), clip(r.Method, max)),
 		attribute.String(string(psono.ReqURL.Attr), clip(r.URL.Path, max)),
 		attribute.Bool(string(psono.Success.Attr), success),

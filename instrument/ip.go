@@ -1,33 +1,82 @@
 package instrument
 
 import (
+	"context"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"strings"
+	"sync"
+	"time"
 )
 
-// clientIP picks the client's IP by Psono's rule: the trusted header when one
-// is configured and present; else, when NUM_PROXIES is set and not 0 and the
-// request has an X-Forwarded-For, the entry NUM_PROXIES places from its right
-// end (clamped to the list's length); else the peer address. With NUM_PROXIES
-// unset the peer address is used, whatever X-Forwarded-For says.
-func clientIP(r *http.Request, trustedHeader string, numProxies int, numProxiesSet bool) string {
-	if trustedHeader != "" {
-		if v := r.Header.Values(trustedHeader); len(v) > 0 {
-			return strings.TrimSpace(v[0])
+// clientIP picks the client's IP by Psono's rule (get_ip), in order:
+//
+//  1. the overwrite header, when one is configured and the request carries
+//     it with an IP address;
+//  2. the trusted header, likewise;
+//  3. when numProxies is above 0 and the request has an X-Forwarded-For:
+//     the entry numProxies places from its right end (clamped to the list's
+//     length), when that entry is an IP address;
+//  4. the peer address.
+//
+// Psono logs a header's value as it is. Here only an IP address is ever taken
+// from a header, and a client cannot choose it: a header sent several times
+// (Django joins the copies with ",") or holding a list gives its last entry,
+// the one the nearest proxy appended, not a copy the client sent in front of
+// it. An entry that is empty or not an IP address (with or without a port,
+// which is dropped) falls through to the next rule. For a single well-formed
+// address the result is Psono's. With numProxies 0, as with NUM_PROXIES unset
+// in Psono, X-Forwarded-For is ignored.
+func clientIP(r *http.Request, overwriteHeader, trustedHeader string, numProxies int) string {
+	for _, h := range [...]string{overwriteHeader, trustedHeader} {
+		if h == "" {
+			continue
+		}
+		if list := joinedHeader(r, h); list != "" {
+			if ip, ok := parseIP(list[strings.LastIndexByte(list, ',')+1:]); ok {
+				return ip
+			}
 		}
 	}
-	if numProxiesSet && numProxies > 0 {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			list := strings.Join(xff, ",")
-			if strings.TrimSpace(list) != "" {
-				addrs := strings.Split(list, ",")
-				n := min(numProxies, len(addrs))
-				return strings.TrimSpace(addrs[len(addrs)-n])
+	if numProxies > 0 {
+		if list := joinedHeader(r, "X-Forwarded-For"); list != "" {
+			addrs := strings.Split(list, ",")
+			if ip, ok := parseIP(addrs[len(addrs)-min(numProxies, len(addrs))]); ok {
+				return ip
 			}
 		}
 	}
 	return peerIP(r.RemoteAddr)
+}
+
+// joinedHeader returns the values of the header name joined by ",", as
+// Django presents a header sent several times, or "" when there is none or
+// all are blank.
+func joinedHeader(r *http.Request, name string) string {
+	list := strings.Join(r.Header.Values(name), ",")
+	if strings.TrimSpace(list) == "" {
+		return ""
+	}
+	return list
+}
+
+// parseIP returns s, stripped of surrounding spaces, when it is an IP address
+// (IPv4, or IPv6 without a zone). An address with a port ("192.0.2.1:443",
+// "[2001:db8::1]:443") gives the address alone. Anything else is not an IP.
+func parseIP(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		if a.Zone() != "" {
+			return "", false // a zone is free text
+		}
+		return s, true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Zone() == "" {
+		return ap.Addr().String(), true
+	}
+	return "", false
 }
 
 // peerIP strips the port from a RemoteAddr.
@@ -36,4 +85,55 @@ func peerIP(addr string) string {
 		return host
 	}
 	return addr
+}
+
+// FQDN returns the host's name as Python's socket.getfqdn() gives it, the
+// host name Psono writes into its audit lines: os.Hostname, resolved to its
+// first address, whose names the resolver gives by a reverse lookup; the
+// first of those names that holds a dot, else the first of them. When a
+// lookup fails (or takes more than 5 seconds) it is the host name itself. In
+// a container this is usually the container id. It is looked up once per
+// process, as Psono does when it loads its settings.
+func FQDN() string { return fqdnOnce() }
+
+var fqdnOnce = sync.OnceValue(func() string {
+	host, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return fqdn(ctx, net.DefaultResolver, host)
+})
+
+// A resolver looks host names and addresses up; *net.Resolver is one.
+type resolver interface {
+	LookupHost(ctx context.Context, host string) ([]string, error)
+	LookupAddr(ctx context.Context, addr string) ([]string, error)
+}
+
+// fqdn does what Python's socket.getfqdn(host) does: gethostbyaddr(host),
+// then the first name with a dot among the canonical name and its aliases,
+// else the canonical name; host itself when a lookup fails.
+func fqdn(ctx context.Context, r resolver, host string) string {
+	addrs, err := r.LookupHost(ctx, host)
+	if err != nil || len(addrs) == 0 {
+		return host
+	}
+	names, err := r.LookupAddr(ctx, addrs[0])
+	if err != nil || len(names) == 0 {
+		return host
+	}
+	for i, n := range names {
+		names[i] = strings.TrimSuffix(n, ".") // Go writes names absolute
+	}
+	for _, n := range names {
+		if strings.Contains(n, ".") {
+			return n
+		}
+	}
+	if names[0] == "" {
+		return host
+	}
+	return names[0]
 }

@@ -16,8 +16,8 @@ type config struct {
 	operation      string
 	otelhttpOpts   []otelhttp.Option
 	numProxies     int
-	numProxiesSet  bool
 	trustedHeader  string
+	overwriteIP    string
 	hostName       string
 	defaultLogger  string
 	maxValueLength int
@@ -51,18 +51,26 @@ func WithOTelHTTPOptions(opts ...otelhttp.Option) Option {
 // of X-Forwarded-For. Without it, or with 0, X-Forwarded-For is ignored and
 // the peer address is used.
 func WithNumProxies(n int) Option {
-	return func(c *config) { c.numProxies, c.numProxiesSet = n, true }
+	return func(c *config) { c.numProxies = n }
 }
 
 // WithTrustedIPHeader names a request header (such as "X-Real-IP") that a
-// trusted proxy sets to the client's IP; when a request has it, its value is
-// the client IP. Only use it when every request passes through that proxy.
+// trusted proxy sets to the client's IP (Psono's TRUSTED_IP_HEADER); when a
+// request has it with an IP address, that is the client IP. Only use it when
+// every request passes through that proxy.
 func WithTrustedIPHeader(name string) Option {
 	return func(c *config) { c.trustedHeader = http.CanonicalHeaderKey(name) }
 }
 
-// WithHostName sets the host name the records carry. The default is
-// os.Hostname.
+// WithTrustedIPHeaderOverwrite names a request header that wins over the one
+// of WithTrustedIPHeader (Psono's TRUSTED_IP_HEADER_OVERWRITE): when a request
+// has it with an IP address, that is the client IP.
+func WithTrustedIPHeaderOverwrite(name string) Option {
+	return func(c *config) { c.overwriteIP = http.CanonicalHeaderKey(name) }
+}
+
+// WithHostName sets the host name the records carry. The default is FQDN,
+// the name Psono writes.
 func WithHostName(name string) Option {
 	return func(c *config) { c.hostName = name }
 }

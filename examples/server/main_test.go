@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/internal/seed"
 	"github.com/otelaudit/otelaudit/psono"
 )
@@ -156,7 +157,7 @@ func TestSeedSession(t *testing.T) {
 	if len(got) != len(seed.Lines) {
 		t.Fatalf("audit.log has %d lines, want %d:\n%s", len(got), len(seed.Lines), strings.Join(got, "\n"))
 	}
-	host, _ := os.Hostname()
+	host := instrument.FQDN() // the default host name
 	for i, line := range got {
 		g, err := psono.Parse(line)
 		if err != nil {

@@ -387,7 +387,7 @@ func TestDockerSettings(t *testing.T) {
 		{"LOGGING_AUDIT", s.Enabled, true},
 		{"LOGGING_AUDIT_FOLDER", s.Folder, "/var/log/psono"},
 		{"LOGGING_AUDIT_TIME", s.Time, config.TimeUTC},
-		{"NUM_PROXIES set", s.NumProxiesSet, false},
+		{"NUM_PROXIES", s.NumProxies, 0},
 		{"TRUSTED_IP_HEADER", s.TrustedIPHeader, ""},
 	}
 	for _, tc := range tests {
