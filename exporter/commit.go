@@ -76,13 +76,20 @@ func (f *File) flushLocked() error {
 	}
 	f.writing = true
 	f.mu.Unlock()
-	err := f.write(lines, f.durability == Sync)
+	written, err := f.write(lines, f.durability == Sync)
+	lost := 0
+	if err != nil {
+		lost = f.fallBack(lines[written:], err)
+		if lost == 0 {
+			lost = b.n // all written, but the sync failed
+		}
+	}
 	f.mu.Lock()
 	f.writing = false
 	b.done, b.err = true, err
 	f.lastErr = err
 	if err != nil {
-		f.report(err, b.n)
+		f.report(err, lost)
 	}
 	if cap(lines) <= 4*bufferedFlushSize {
 		f.spare = lines[:0]

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -55,6 +56,7 @@ type File struct {
 	durability Durability
 	errCounter metric.Int64Counter
 	lost       *report.Reporter
+	fallback   io.Writer
 
 	mu      sync.Mutex
 	cond    sync.Cond // signalled when a write finishes
@@ -98,7 +100,21 @@ func NewFile(path string, opts ...FileOption) (*File, error) {
 	}
 	f := &File{path: path, loc: c.loc, fileMode: c.fileMode, dirMode: c.dirMode, durability: c.durability,
 		lost: report.New(c.errorLog, "audit record(s) could not be written to "+path, c.reportInterval)}
+	if !c.noFallback && c.fallback == nil {
+		c.fallback = os.Stderr
+	}
+	f.fallback = c.fallback
 	f.cond.L = &f.mu
+	if err := checkPermissions(path); err != nil {
+		if c.strictPerms {
+			return nil, err
+		}
+		handle := c.errorLog
+		if handle == nil {
+			handle = otel.Handle
+		}
+		handle(fmt.Errorf("otelaudit: warning: %w", err))
+	}
 	var err error
 	f.errCounter, err = c.mp.Meter(ScopeName).Int64Counter("otelaudit.file.write_errors",
 		metric.WithUnit("{record}"), metric.WithDescription("Audit records that could not be written to audit.log."))
@@ -126,9 +142,9 @@ func (f *File) open() error {
 	if err := os.MkdirAll(filepath.Dir(f.path), f.dirMode); err != nil {
 		return fmt.Errorf("audit log folder: %w", err)
 	}
-	file, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, f.fileMode)
+	file, err := openAppend(f.path, f.fileMode)
 	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		return err
 	}
 	fi, err := file.Stat()
 	if err != nil {

@@ -21,7 +21,7 @@ func idOf(fi os.FileInfo) fileID {
 // asked before every write).
 func statID(path string) (fileID, error) {
 	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	if err := syscall.Lstat(path, &st); err != nil {
 		return fileID{}, err
 	}
 	return fileID{uint64(st.Dev), uint64(st.Ino)}, nil

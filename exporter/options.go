@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"io"
 	"os"
 	"time"
 
@@ -26,6 +27,9 @@ type fileConfig struct {
 	errorLog   func(error)
 
 	reportInterval time.Duration
+	fallback       io.Writer
+	noFallback     bool
+	strictPerms    bool
 }
 
 // WithLocation sets the zone line times are written in: time.UTC (the
@@ -63,4 +67,27 @@ func WithMeterProvider(mp metric.MeterProvider) FileOption {
 // left. The default is otel.Handle.
 func WithErrorLog(f func(error)) FileOption {
 	return func(c *fileConfig) { c.errorLog = f }
+}
+
+// WithFallback sets where a record goes, whole, when it cannot be written to
+// audit.log: each such line is written to w after FallbackMark and the path
+// of the audit log, the way auditd falls back to syslog. The default is
+// standard error, which container runtimes and journald keep. A nil w turns
+// the fallback off.
+func WithFallback(w io.Writer) FileOption {
+	return func(c *fileConfig) { c.fallback, c.noFallback = w, w == nil }
+}
+
+// WithStrictPermissions makes NewFile refuse an audit log whose file or
+// folder can be written by the group or by others (another account could
+// replace or rewrite it). Without it NewFile only warns, through the error
+// log.
+func WithStrictPermissions() FileOption {
+	return func(c *fileConfig) { c.strictPerms = true }
+}
+
+// WithReportInterval sets the least time between two reports of records
+// that could not be written (default 10s).
+func WithReportInterval(d time.Duration) FileOption {
+	return func(c *fileConfig) { c.reportInterval = d }
 }

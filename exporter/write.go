@@ -8,8 +8,9 @@ import (
 )
 
 // write writes b whole at the end of the file, and syncs it when sync is
-// set. After a failure it reopens the file and tries once more. f.mu is
-// held, or the caller is the writer.
+// set. After a failure it reopens the file and tries once more. It returns
+// how much of b is in the file: whole lines, all of b unless err is set. f.mu
+// is held, or the caller is the writer.
 //
 // b holds whole lines. A write that fails part way through a line (a disk
 // that fills up, a file size limit) would leave the start of that line at
@@ -17,7 +18,7 @@ import (
 // cut off again (ftruncate), and the retry starts with that line. When the
 // cut fails too, the file is marked torn and its next write begins with a
 // newline.
-func (f *File) write(b []byte, sync bool) error {
+func (f *File) write(b []byte, sync bool) (int, error) {
 	var err error
 	off := 0 // b[:off] is written
 	for attempt := 0; attempt < 2 && off < len(b); attempt++ {
@@ -50,7 +51,7 @@ func (f *File) write(b []byte, sync bool) error {
 	if err == nil && sync {
 		err = syncFile(f.f)
 	}
-	return err
+	return off, err
 }
 
 // syncFile commits file's contents to stable storage. A device such as
