@@ -10,16 +10,15 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
@@ -111,30 +110,13 @@ func TestForwardingCollectorUnavailable(t *testing.T) {
 	}
 }
 
-// capturingExporter keeps what it is given.
-type capturingExporter struct {
-	mu   sync.Mutex
-	recs []sdklog.Record
-}
-
-func (e *capturingExporter) Export(_ context.Context, recs []sdklog.Record) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, r := range recs {
-		e.recs = append(e.recs, r.Clone())
-	}
-	return nil
-}
-func (e *capturingExporter) Shutdown(context.Context) error   { return nil }
-func (e *capturingExporter) ForceFlush(context.Context) error { return nil }
-
 // TestForwardedRecordsAreValidUTF8 sends a path with bytes of invalid UTF-8:
 // the forwarded record carries U+FFFD in their place (an OTLP exporter
 // would refuse the whole batch otherwise), audit.log the exact bytes.
 func TestForwardedRecordsAreValidUTF8(t *testing.T) {
 	s := config.Default()
 	s.Enabled, s.Folder = true, t.TempDir()
-	exp := &capturingExporter{}
+	exp := &sdklogtest.Recorder{}
 	a, err := otelaudit.New(s, otelaudit.WithForwardExporter(exp))
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +134,7 @@ func TestForwardedRecordsAreValidUTF8(t *testing.T) {
 		t.Fatal(err)
 	}
 	var paths []string
-	for _, r := range exp.recs {
+	for _, r := range exp.Records() {
 		r.WalkAttributes(func(kv attribute.KeyValue) bool {
 			if kv.Key == psono.ReqURL.Attr {
 				paths = append(paths, kv.Value.AsString())

@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -59,6 +60,8 @@ type options struct {
 	serviceName    string
 	tp             trace.TracerProvider
 	handlerOpts    []instrument.Option
+	fallback       io.Writer
+	fallbackSet    bool
 }
 
 // An Option configures New.
@@ -123,6 +126,13 @@ func WithErrorLog(f func(error)) Option {
 	return func(o *options) { o.errorLog = f }
 }
 
+// WithFallback sets where a record that cannot be written to audit.log goes,
+// whole, after exporter.FallbackMark; the default is standard error. A nil w
+// turns the fallback off (the records are still counted and reported).
+func WithFallback(w io.Writer) Option {
+	return func(o *options) { o.fallback, o.fallbackSet = w, true }
+}
+
 // WithHandlerOptions adds options for the instrument middleware that Handler
 // returns, for example instrument.WithDefaultLogger.
 func WithHandlerOptions(opts ...instrument.Option) Option {
@@ -183,6 +193,12 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		if o.mp != nil {
 			fileOpts = append(fileOpts, exporter.WithMeterProvider(o.mp))
 			queueOpts = append(queueOpts, forward.WithMeterProvider(o.mp))
+		}
+		if o.fallbackSet {
+			fileOpts = append(fileOpts, exporter.WithFallback(o.fallback))
+		}
+		if s.Strict {
+			fileOpts = append(fileOpts, exporter.WithStrictPermissions())
 		}
 		if o.errorLog != nil {
 			fileOpts = append(fileOpts, exporter.WithErrorLog(o.errorLog))

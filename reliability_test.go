@@ -1,6 +1,7 @@
 package otelaudit_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,33 +21,50 @@ import (
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/fulldisk"
 	"github.com/otelaudit/otelaudit/internal/metrictest"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
-// fullDisk makes a settings folder whose audit.log is a symlink to
-// /dev/full, a real device on which every write fails with ENOSPC.
-func fullDisk(t *testing.T) config.Settings {
+// fullDisk makes settings whose audit folder is on a small real file system
+// (a tmpfs) that the test fills up with disk.Fill once the pipeline has
+// opened audit.log, so that every write fails with ENOSPC, and frees with
+// disk.Free.
+func fullDisk(t *testing.T) (config.Settings, *fulldisk.Disk) {
 	t.Helper()
-	if _, err := os.Stat("/dev/full"); err != nil {
-		t.Skip("no /dev/full here")
-	}
+	disk := fulldisk.New(t)
 	s := config.Default()
 	s.Enabled = true
-	s.Folder = t.TempDir()
-	if err := os.Symlink("/dev/full", s.LogPath()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	s.Folder = disk.Dir
+	return s, disk
 }
 
 type testServer struct {
-	url     string
-	calls   atomic.Int64
-	auditor *otelaudit.Auditor
-	reader  *sdkmetric.ManualReader
-	errs    atomic.Int64
-	close   func()
+	url      string
+	calls    atomic.Int64
+	auditor  *otelaudit.Auditor
+	reader   *sdkmetric.ManualReader
+	errs     atomic.Int64
+	fallback syncBuffer
+	close    func()
+}
+
+// syncBuffer is a fallback writer a test can read while the pipeline writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func start(t *testing.T, s config.Settings) *testServer {
@@ -54,7 +72,8 @@ func start(t *testing.T, s config.Settings) *testServer {
 	ts := &testServer{reader: sdkmetric.NewManualReader()}
 	a, err := otelaudit.New(s,
 		otelaudit.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(ts.reader))),
-		otelaudit.WithErrorLog(func(error) { ts.errs.Add(1) }))
+		otelaudit.WithErrorLog(func(error) { ts.errs.Add(1) }),
+		otelaudit.WithFallback(&ts.fallback))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +111,10 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 // record failed), later requests are refused before their handler runs, and
 // once the file can be written again requests are served.
 func TestStrictRefusesWhileUnwritable(t *testing.T) {
-	s := fullDisk(t)
+	s, disk := fullDisk(t)
 	s.Strict = true
 	ts := start(t, s)
+	disk.Fill(t)
 
 	code, body, hdr := get(t, ts.url+"/work/1")
 	if code != http.StatusServiceUnavailable || strings.Contains(body, "done") || hdr.Get("X-Done") != "" {
@@ -115,10 +135,8 @@ func TestStrictRefusesWhileUnwritable(t *testing.T) {
 		t.Errorf("otelaudit.file.write_errors = %d, want 4", got)
 	}
 
-	// The disk is back: replace the symlink by a real file.
-	if err := os.Remove(s.LogPath()); err != nil {
-		t.Fatal(err)
-	}
+	// The disk is back.
+	disk.Free(t)
 	if code, _, _ := get(t, ts.url+"/work/3"); code != http.StatusServiceUnavailable {
 		t.Fatalf("first request after recovery = %d; it is refused, and its record written", code)
 	}
@@ -140,8 +158,9 @@ func TestStrictRefusesWhileUnwritable(t *testing.T) {
 // while audit.log cannot be written, and every failure is counted and
 // reported (rate-limited).
 func TestNonStrictServesAndCounts(t *testing.T) {
-	s := fullDisk(t)
+	s, disk := fullDisk(t)
 	ts := start(t, s)
+	disk.Fill(t)
 	for i := range 5 {
 		if code, body, _ := get(t, fmt.Sprintf("%s/work/%d", ts.url, i)); code != 200 || body != "done" {
 			t.Fatalf("request %d = %d %q, want 200", i, code, body)
@@ -152,6 +171,14 @@ func TestNonStrictServesAndCounts(t *testing.T) {
 	}
 	if got := ts.errs.Load(); got != 1 {
 		t.Errorf("%d error reports, want 1 (rate-limited)", got)
+	}
+	// None of the five records is gone: each is in the fallback, whole.
+	ts.close()
+	if got := strings.Count(ts.fallback.String(), exporter.FallbackMark+s.LogPath()+": "); got != 5 {
+		t.Errorf("fallback holds %d marked records, want 5:\n%s", got, ts.fallback.String())
+	}
+	if got := ts.errs.Load(); got != 2 {
+		t.Errorf("%d error reports after shutdown, want 2 (the first failure, then the rest)", got)
 	}
 }
 

@@ -15,29 +15,22 @@ import (
 
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/internal/fulldisk"
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
 	"github.com/otelaudit/otelaudit/receipt"
 )
 
-// capture is a processor that keeps the last record emitted.
-type capture struct{ last sdklog.Record }
-
-func (c *capture) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (c *capture) OnEmit(_ context.Context, r *sdklog.Record) error       { c.last = r.Clone(); return nil }
-func (c *capture) Shutdown(context.Context) error                         { return nil }
-func (c *capture) ForceFlush(context.Context) error                       { return nil }
-
 // record makes an SDK record the way the SDK does: emitted through a
 // LoggerProvider.
 func record(event string, attrs ...attribute.KeyValue) sdklog.Record {
-	c := &capture{}
+	c := &sdklogtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(c))
 	var r log.Record
 	r.SetTimestamp(time.Date(2020, 5, 24, 7, 55, 41, 473771000, time.UTC))
 	r.SetEventName(event)
 	r.AddAttributes(attrs...)
 	lp.Logger("test").Emit(context.Background(), r)
-	return c.last
+	return c.Records()[0]
 }
 
 func TestAppendLine(t *testing.T) {

@@ -9,13 +9,14 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/forward"
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 )
 
 // benchRecord returns an SDK record with the 11 attributes of a typical
 // audit record, made the way the SDK makes it.
 func benchRecord(b *testing.B) sdklog.Record {
-	var got sdklog.Record
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(captureProcessor{&got}))
+	rec := &sdklogtest.Recorder{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(rec))
 	var r log.Record
 	r.SetEventName("LIST_DATASTORE_SUCCESS")
 	for _, k := range []string{"audit.logger", "client.address", "http.request.method", "url.path", "host.name",
@@ -24,28 +25,12 @@ func benchRecord(b *testing.B) sdklog.Record {
 	}
 	r.AddAttributes(attribute.Bool("audit.success", true), attribute.Int("http.response.status_code", 200))
 	lp.Logger("bench").Emit(context.Background(), r)
+	got := rec.Records()[0]
 	if got.AttributesLen() != 11 {
 		b.Fatalf("record has %d attributes, want 11", got.AttributesLen())
 	}
 	return got
 }
-
-type captureProcessor struct{ r *sdklog.Record }
-
-func (c captureProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (c captureProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
-	*c.r = r.Clone()
-	return nil
-}
-func (c captureProcessor) Shutdown(context.Context) error   { return nil }
-func (c captureProcessor) ForceFlush(context.Context) error { return nil }
-
-// nopExporter takes every batch and does nothing with it.
-type nopExporter struct{}
-
-func (nopExporter) Export(context.Context, []sdklog.Record) error { return nil }
-func (nopExporter) Shutdown(context.Context) error                { return nil }
-func (nopExporter) ForceFlush(context.Context) error              { return nil }
 
 // BenchmarkQueue is the cost a request pays for OTLP forwarding before the
 // exporter: Queue.OnEmit (a copy of the record into the bounded queue) from
@@ -59,9 +44,9 @@ func BenchmarkQueue(b *testing.B) {
 		{"forward.Queue", func() sdklog.Processor {
 			// A loop that does nothing but emit can outrun the worker;
 			// what it drops is reported as dropped/op, not warned about.
-			return forward.NewQueue(nopExporter{}, forward.WithErrorLog(func(error) {}))
+			return forward.NewQueue(sdklogtest.Nop{}, forward.WithErrorLog(func(error) {}))
 		}},
-		{"sdklog.BatchProcessor", func() sdklog.Processor { return sdklog.NewBatchProcessor(nopExporter{}) }},
+		{"sdklog.BatchProcessor", func() sdklog.Processor { return sdklog.NewBatchProcessor(sdklogtest.Nop{}) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			p := c.p()

@@ -18,34 +18,25 @@ import (
 
 	"github.com/otelaudit/otelaudit/forward"
 	"github.com/otelaudit/otelaudit/internal/metrictest"
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 )
 
 // stuckExporter blocks every export until its context ends, like an OTLP
-// exporter retrying against a collector that is down.
-type stuckExporter struct{ started chan struct{} }
-
-func (s *stuckExporter) Export(ctx context.Context, _ []sdklog.Record) error {
-	select {
-	case s.started <- struct{}{}:
-	default:
-	}
-	<-ctx.Done()
-	return ctx.Err()
+// exporter retrying against a collector that is down; started receives a
+// value when an export begins.
+func stuckExporter(started chan struct{}) *sdklogtest.Recorder {
+	return &sdklogtest.Recorder{Hook: func(ctx context.Context, _ []sdklog.Record) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}}
 }
-func (s *stuckExporter) Shutdown(context.Context) error   { return nil }
-func (s *stuckExporter) ForceFlush(context.Context) error { return nil }
-
-type countExporter struct{ n atomic.Int64 }
-
-func (c *countExporter) Export(_ context.Context, rs []sdklog.Record) error {
-	c.n.Add(int64(len(rs)))
-	return nil
-}
-func (c *countExporter) Shutdown(context.Context) error   { return nil }
-func (c *countExporter) ForceFlush(context.Context) error { return nil }
 
 func TestQueueDelivers(t *testing.T) {
-	exp := &countExporter{}
+	exp := &sdklogtest.Recorder{}
 	q := forward.NewQueue(exp, forward.WithMaxBatch(7), forward.WithExportInterval(time.Hour))
 	var r sdklog.Record
 	for range 100 {
@@ -56,7 +47,7 @@ func TestQueueDelivers(t *testing.T) {
 	if err := q.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := exp.n.Load(); got != 100 {
+	if got := exp.Len(); got != 100 {
 		t.Errorf("after ForceFlush exported %d, want 100", got)
 	}
 	if err := q.Shutdown(context.Background()); err != nil {
@@ -75,7 +66,8 @@ func TestQueueNeverBlocks(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	var mu sync.Mutex
 	var warnings []string
-	exp := &stuckExporter{started: make(chan struct{}, 1)}
+	started := make(chan struct{}, 1)
+	exp := stuckExporter(started)
 	q := forward.NewQueue(exp,
 		forward.WithQueueSize(10), forward.WithMaxBatch(1),
 		forward.WithShutdownTimeout(200*time.Millisecond),
@@ -89,7 +81,7 @@ func TestQueueNeverBlocks(t *testing.T) {
 	if err := q.OnEmit(context.Background(), &r); err != nil {
 		t.Fatal(err)
 	}
-	<-exp.started // the worker is stuck exporting the first record
+	<-started // the worker is stuck exporting the first record
 	for range 1000 {
 		if err := q.OnEmit(context.Background(), &r); err != nil {
 			t.Fatal(err)
@@ -211,15 +203,10 @@ func (e *errorSignal) Export(ctx context.Context, rs []sdklog.Record) error {
 	return err
 }
 
-// refusedExporter fails every export as a dial to a closed port does.
-type refusedExporter struct{ calls atomic.Int64 }
-
-func (e *refusedExporter) Export(context.Context, []sdklog.Record) error {
-	e.calls.Add(1)
+// refused fails an export as a dial to a closed port does.
+func refused(context.Context, []sdklog.Record) error {
 	return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 }
-func (e *refusedExporter) Shutdown(context.Context) error   { return nil }
-func (e *refusedExporter) ForceFlush(context.Context) error { return nil }
 
 // TestQueueRetryWindow: a refused export is tried again within the retry
 // window only, then its records are counted as dropped; with the window 0 it
@@ -233,9 +220,8 @@ func TestQueueRetryWindow(t *testing.T) {
 		{700 * time.Millisecond, 3}, // tries at 0, 0.1s, 0.3s
 	} {
 		t.Run(tc.window.String(), func(t *testing.T) {
-			exp := &refusedExporter{}
-			q := forward.NewQueue(forward.RetryRefused(exp, tc.window),
-				forward.WithExportInterval(time.Hour), forward.WithErrorLog(func(error) {}))
+			exp := &sdklogtest.Recorder{Hook: refused}
+			q := forward.NewQueue(forward.RetryRefused(exp, tc.window), forward.WithExportInterval(time.Hour), forward.WithErrorLog(func(error) {}))
 			var r sdklog.Record
 			for range 5 {
 				_ = q.OnEmit(context.Background(), &r)
@@ -246,7 +232,7 @@ func TestQueueRetryWindow(t *testing.T) {
 			if got := q.Dropped(); got != 5 {
 				t.Errorf("Dropped = %d, want 5", got)
 			}
-			calls := exp.calls.Load()
+			calls := int64(exp.Calls())
 			if calls < tc.minCalls || (tc.window == 0 && calls != 1) {
 				t.Errorf("%d export attempts, want at least %d (exactly 1 without a window)", calls, tc.minCalls)
 			}

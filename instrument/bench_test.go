@@ -18,6 +18,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
@@ -63,15 +64,6 @@ func benchRequest(b *testing.B) *http.Request {
 	r.RequestURI = r.URL.RequestURI()
 	return r
 }
-
-// nopProcessor is the cheapest sdklog.Processor: it takes every record and
-// does nothing with it.
-type nopProcessor struct{}
-
-func (nopProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (nopProcessor) OnEmit(context.Context, *sdklog.Record) error           { return nil }
-func (nopProcessor) Shutdown(context.Context) error                         { return nil }
-func (nopProcessor) ForceFlush(context.Context) error                       { return nil }
 
 // BenchmarkHandler serves one request of the demo's busiest route, in
 // process, through increasingly complete stacks, so that each layer's cost
@@ -129,7 +121,7 @@ func BenchmarkHandler(b *testing.B) {
 	for _, t := range tracers {
 		for _, dedup := range []bool{false, true} {
 			name := "audit/nop/" + t.name
-			lpOpts := []sdklog.LoggerProviderOption{sdklog.WithProcessor(nopProcessor{})}
+			lpOpts := []sdklog.LoggerProviderOption{sdklog.WithProcessor(sdklogtest.Nop{})}
 			if dedup {
 				name += "/sdk-dedup"
 			} else {
@@ -185,7 +177,7 @@ func BenchmarkSDKEmit(b *testing.B) {
 		{"allow-duplicates", []sdklog.LoggerProviderOption{sdklog.WithAllowKeyDuplication()}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			lp := sdklog.NewLoggerProvider(append(c.opts, sdklog.WithProcessor(nopProcessor{}))...)
+			lp := sdklog.NewLoggerProvider(append(c.opts, sdklog.WithProcessor(sdklogtest.Nop{}))...)
 			logger := lp.Logger(instrument.ScopeName)
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -19,25 +18,9 @@ import (
 
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
 )
-
-// memExporter keeps the records it is given.
-type memExporter struct {
-	mu      sync.Mutex
-	records []sdklog.Record
-}
-
-func (m *memExporter) Export(_ context.Context, rs []sdklog.Record) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range rs {
-		m.records = append(m.records, r.Clone())
-	}
-	return nil
-}
-func (m *memExporter) Shutdown(context.Context) error   { return nil }
-func (m *memExporter) ForceFlush(context.Context) error { return nil }
 
 func attrs(r sdklog.Record) map[attribute.Key]attribute.Value {
 	m := map[attribute.Key]attribute.Value{}
@@ -59,7 +42,7 @@ func newMux() *http.ServeMux {
 // TestRecord checks the record of an ordinary request: attributes, default
 // event and logger, severity, trace and span ids.
 func TestRecord(t *testing.T) {
-	mem := &memExporter{}
+	mem := &sdklogtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 	h := instrument.NewHandler(newMux(), instrument.WithLoggerProvider(lp), instrument.WithHostName("h1"),
@@ -72,10 +55,10 @@ func TestRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if len(mem.records) != 1 {
-		t.Fatalf("%d records, want 1", len(mem.records))
+	if mem.Len() != 1 {
+		t.Fatalf("%d records, want 1", mem.Len())
 	}
-	r := mem.records[0]
+	r := mem.Records()[0]
 	if r.EventName() != "GET_DATASTORE_DATASTORE_ID_SUCCESS" || r.Severity() != log.SeverityInfo || r.Timestamp().IsZero() {
 		t.Errorf("event %q severity %v time %v", r.EventName(), r.Severity(), r.Timestamp())
 	}
@@ -115,7 +98,7 @@ func TestRecord(t *testing.T) {
 // TestStatuses checks that requests nobody handles, refused methods, panics
 // and non-200 successes all produce exactly one record with the right status.
 func TestStatuses(t *testing.T) {
-	mem := &memExporter{}
+	mem := &sdklogtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
 	h := instrument.NewHandler(newMux(), instrument.WithLoggerProvider(lp), instrument.WithErrorLog(func(error) {}))
 	srv := httptest.NewServer(h)
@@ -141,10 +124,10 @@ func TestStatuses(t *testing.T) {
 		if resp.StatusCode != tt.status {
 			t.Errorf("%s %s answered %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
 		}
-		if len(mem.records) != i+1 {
-			t.Fatalf("%s %s: %d records, want %d", tt.method, tt.path, len(mem.records), i+1)
+		if mem.Len() != i+1 {
+			t.Fatalf("%s %s: %d records, want %d", tt.method, tt.path, mem.Len(), i+1)
 		}
-		r := mem.records[i]
+		r := mem.Records()[i]
 		if a := attrs(r); a[psono.Status.Attr].AsInt64() != int64(tt.status) || r.EventName() != tt.event || r.Severity() != tt.sev {
 			t.Errorf("%s %s: status %v event %s severity %v, want %d %s %v", tt.method, tt.path, a[psono.Status.Attr].String(), r.EventName(), r.Severity(), tt.status, tt.event, tt.sev)
 		}

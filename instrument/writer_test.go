@@ -13,6 +13,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
@@ -37,7 +38,7 @@ func TestUniqueKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mem := &memExporter{}
+			mem := &sdklogtest.Recorder{}
 			lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)), sdklog.WithAllowKeyDuplication())
 			mux := http.NewServeMux()
 			mux.HandleFunc(tt.pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -47,12 +48,12 @@ func TestUniqueKeys(t *testing.T) {
 			})
 			h := instrument.NewHandler(mux, instrument.WithLoggerProvider(lp))
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tt.path, nil))
-			if len(mem.records) != 1 {
-				t.Fatalf("%d records, want 1", len(mem.records))
+			if mem.Len() != 1 {
+				t.Fatalf("%d records, want 1", mem.Len())
 			}
 			seen := map[attribute.Key]int{}
 			got := map[string]string{}
-			mem.records[0].WalkAttributes(func(kv attribute.KeyValue) bool {
+			mem.Records()[0].WalkAttributes(func(kv attribute.KeyValue) bool {
 				seen[kv.Key]++
 				if name, ok := strings.CutPrefix(string(kv.Key), psono.KwargAttrPrefix); ok {
 					got[name] = kv.Value.AsString()
@@ -75,17 +76,6 @@ func TestUniqueKeys(t *testing.T) {
 		})
 	}
 }
-
-// chanProcessor sends a copy of every record it is given.
-type chanProcessor chan sdklog.Record
-
-func (c chanProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (c chanProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
-	c <- r.Clone()
-	return nil
-}
-func (c chanProcessor) Shutdown(context.Context) error   { return nil }
-func (c chanProcessor) ForceFlush(context.Context) error { return nil }
 
 // TestWriterFeatures checks that the middleware's response writer records
 // the status however the handler answers, and still lets the handler flush,
@@ -126,7 +116,7 @@ func TestWriterFeatures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			records := make(chanProcessor, 2)
+			records := &sdklogtest.Recorder{}
 			lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(records))
 			srv := httptest.NewServer(instrument.NewHandler(tt.handler, instrument.WithLoggerProvider(lp)))
 			defer srv.Close()
@@ -138,12 +128,13 @@ func TestWriterFeatures(t *testing.T) {
 			resp.Body.Close()
 			// A hijacked connection's handler may still be running: wait
 			// for its record (srv.Close does not).
-			var r sdklog.Record
-			select {
-			case r = <-records:
-			case <-time.After(10 * time.Second):
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			got, err := records.Wait(ctx, 1)
+			if err != nil {
 				t.Fatal("no record within 10s")
 			}
+			r := got[0]
 			var status int64
 			r.WalkAttributes(func(kv attribute.KeyValue) bool {
 				if kv.Key == psono.Status.Attr {

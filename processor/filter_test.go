@@ -6,15 +6,9 @@ import (
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
+	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/processor"
 )
-
-type counter struct{ n int }
-
-func (c *counter) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (c *counter) OnEmit(context.Context, *sdklog.Record) error           { c.n++; return nil }
-func (c *counter) Shutdown(context.Context) error                         { return nil }
-func (c *counter) ForceFlush(context.Context) error                       { return nil }
 
 func TestEventFilter(t *testing.T) {
 	tests := []struct {
@@ -31,7 +25,7 @@ func TestEventFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next := &counter{}
+			next := &sdklogtest.Recorder{}
 			f, err := processor.NewEventFilter(next, processor.WithWhitelist(tt.white...), processor.WithBlacklist(tt.black...))
 			if err != nil {
 				t.Fatal(err)
@@ -39,11 +33,11 @@ func TestEventFilter(t *testing.T) {
 			check := func(ev string, want bool) {
 				var r sdklog.Record
 				r.SetEventName(ev)
-				before := next.n
+				before := next.Len()
 				if err := f.OnEmit(context.Background(), &r); err != nil {
 					t.Fatal(err)
 				}
-				if got := next.n > before; got != want {
+				if got := next.Len() > before; got != want {
 					t.Errorf("OnEmit(%q) passed on = %v, want %v", ev, got, want)
 				}
 				if ev != "" {
@@ -64,10 +58,10 @@ func TestEventFilter(t *testing.T) {
 
 func TestInvalidPatterns(t *testing.T) {
 	for _, p := range []string{"", "A*B", "**", "A B", "A\n"} {
-		if _, err := processor.NewEventFilter(&counter{}, processor.WithWhitelist(p)); err == nil {
+		if _, err := processor.NewEventFilter(&sdklogtest.Recorder{}, processor.WithWhitelist(p)); err == nil {
 			t.Errorf("whitelist %q accepted", p)
 		}
-		if _, err := processor.NewEventFilter(&counter{}, processor.WithBlacklist(p)); err == nil {
+		if _, err := processor.NewEventFilter(&sdklogtest.Recorder{}, processor.WithBlacklist(p)); err == nil {
 			t.Errorf("blacklist %q accepted", p)
 		}
 	}

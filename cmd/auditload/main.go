@@ -26,8 +26,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -44,9 +44,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/otelaudit/otelaudit/internal/testproc"
 )
 
 func main() {
@@ -121,7 +122,7 @@ func run(args []string, out io.Writer) error {
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
-			s.kill()
+			_ = s.proc.Stop(5 * time.Second) // nothing to do when stopped already
 		}
 	}()
 	for _, m := range modes {
@@ -195,6 +196,9 @@ func run(args []string, out io.Writer) error {
 	return errors.Join(errs...)
 }
 
+// listening starts the line with which the demo announces its address.
+const listening = "listening on "
+
 // mode is one configuration of the demo.
 type mode struct {
 	name  string
@@ -205,14 +209,12 @@ type mode struct {
 // server is one running demo process.
 type server struct {
 	mode     mode
-	cmd      *exec.Cmd
+	proc     *testproc.Process
 	base     string
 	logPath  string
 	token    string
 	client   *http.Client
 	answered atomic.Int64 // responses received, all requests included
-	exited   chan error
-	stderr   *bytes.Buffer
 }
 
 func startServer(o options, m mode, dir string) (*server, error) {
@@ -226,7 +228,6 @@ func startServer(o options, m mode, dir string) (*server, error) {
 	if err := os.WriteFile(settingsPath, []byte(settings), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(o.serverBin, "-settings", settingsPath, "-listen", "127.0.0.1:0")
 	env := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "PSONO_") {
@@ -236,37 +237,25 @@ func startServer(o options, m mode, dir string) (*server, error) {
 	if m.otlp != "" {
 		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+m.otlp, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
 	}
-	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", o.serverBin, err)
-	}
-	s := &server{mode: m, cmd: cmd, logPath: filepath.Join(logDir, "audit.log"), exited: make(chan error, 1), stderr: new(bytes.Buffer)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			if a, ok := strings.CutPrefix(line, "listening on http://"); ok {
-				addr <- a
-			} else {
-				s.stderr.WriteString(line + "\n")
+	s := &server{mode: m, logPath: filepath.Join(logDir, "audit.log")}
+	s.proc = &testproc.Process{
+		Path:    o.serverBin,
+		Args:    []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"},
+		Env:     env,
+		LogPath: filepath.Join(dir, "server.log"),
+		// Not an HTTP check: the request would add an audit line.
+		Ready: func(context.Context) error {
+			if _, ok := s.proc.LogLine(listening); !ok {
+				return errors.New("not listening yet")
 			}
-		}
-		s.exited <- cmd.Wait()
-	}()
-	select {
-	case a := <-addr:
-		s.base = "http://" + a
-	case err := <-s.exited:
-		return nil, fmt.Errorf("demo server (%s) exited before listening: %v\n%s", m.name, err, s.stderr)
-	case <-time.After(30 * time.Second):
-		s.kill()
-		return nil, fmt.Errorf("demo server (%s) did not listen within 30s", m.name)
+			return nil
+		},
+		ReadyTimeout: 30 * time.Second,
 	}
+	if err := s.proc.Start(context.Background()); err != nil {
+		return nil, fmt.Errorf("demo server (%s): %w", m.name, err)
+	}
+	s.base, _ = s.proc.LogLine(listening)
 	s.client = &http.Client{Transport: &http.Transport{
 		MaxIdleConnsPerHost: o.clients * 2,
 		MaxConnsPerHost:     o.clients * 2,
@@ -382,15 +371,16 @@ func (s *server) load(clients int, rate float64, d time.Duration) window {
 			lats[c] = lat
 		})
 	}
-	cpu0, _ := procCPU(s.cmd.Process.Pid)
-	io0 := procSyscalls(s.cmd.Process.Pid)
+	pid := s.proc.Pid()
+	cpu0, _ := procCPU(pid)
+	io0 := procSyscalls(pid)
 	t0 := time.Now()
 	close(started)
 	time.AfterFunc(d, func() { stop.Store(true) })
 	wg.Wait()
 	elapsed := time.Since(t0)
-	cpu1, _ := procCPU(s.cmd.Process.Pid)
-	io1 := procSyscalls(s.cmd.Process.Pid)
+	cpu1, _ := procCPU(pid)
+	io1 := procSyscalls(pid)
 
 	all := slices.Concat(lats...)
 	slices.Sort(all)
@@ -406,32 +396,18 @@ func (s *server) load(clients int, rate float64, d time.Duration) window {
 		w.cpuPerReq = float64(cpu1-cpu0) / 1e3 / n
 		w.syscalls = float64(io1-io0) / n
 	}
-	w.rssMiB = procRSS(s.cmd.Process.Pid)
+	w.rssMiB = procRSS(pid)
 	return w
 }
 
-// stop shuts the server down gracefully (SIGTERM) and waits for it.
+// stop shuts the server down gracefully (SIGTERM) and waits for it; it is
+// killed when it has not exited after 30s.
 func (s *server) stop() error {
 	s.client.CloseIdleConnections()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
+	if err := s.proc.Stop(30 * time.Second); err != nil {
+		return fmt.Errorf("%w\n%s", err, s.proc.LogTail(20))
 	}
-	select {
-	case err := <-s.exited:
-		if err != nil {
-			return fmt.Errorf("demo server: %w\n%s", err, s.stderr)
-		}
-		return nil
-	case <-time.After(30 * time.Second):
-		s.kill()
-		return errors.New("demo server did not stop within 30s of SIGTERM")
-	}
-}
-
-func (s *server) kill() {
-	if s.cmd.ProcessState == nil {
-		_ = s.cmd.Process.Kill()
-	}
+	return nil
 }
 
 // summary holds the medians of a mode's windows.

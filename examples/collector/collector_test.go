@@ -515,7 +515,7 @@ func (r auditRecord) expect() expected {
 		case attribute.INT64:
 			e.attrs[string(kv.Key)] = kv.Value.AsInt64()
 		default:
-			e.attrs[string(kv.Key)] = kv.Value.Emit()
+			e.attrs[string(kv.Key)] = kv.Value.String()
 		}
 	}
 	if r.event != "" {
@@ -806,7 +806,7 @@ func TestVictoriaLogsBackend(t *testing.T) {
 
 func hasAttr(r auditRecord, key, value string) bool {
 	for _, kv := range r.attrs {
-		if string(kv.Key) == key && kv.Value.Emit() == value {
+		if string(kv.Key) == key && kv.Value.String() == value {
 			return true
 		}
 	}
@@ -828,7 +828,7 @@ func checkVLRow(t *testing.T, row map[string]string, r auditRecord) {
 		"_time":         r.time.Format(time.RFC3339Nano),
 	}
 	for _, kv := range r.attrs {
-		want[string(kv.Key)] = kv.Value.Emit()
+		want[string(kv.Key)] = kv.Value.String()
 	}
 	for k, w := range want {
 		if g, ok := row[k]; !ok || g != w {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,10 +12,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/otelaudit/otelaudit/internal/testproc"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
@@ -98,13 +100,24 @@ func TestLoad50k(t *testing.T) {
 	}
 }
 
-// buildDemo builds the demo server binary once per test run.
-var buildDemo = sync.OnceValues(func() (string, error) {
+// demoDir holds the demo binary of this test run; TestMain removes it.
+var demoDir string
+
+func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "otelaudit-demo")
 	if err != nil {
-		return "", err
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	bin := filepath.Join(dir, "server")
+	demoDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildDemo builds the demo server binary once per test run.
+var buildDemo = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(demoDir, "server")
 	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
@@ -112,15 +125,15 @@ var buildDemo = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
+// process is a demo server started by startDemo.
 type process struct {
-	cmd  *exec.Cmd
-	base string
-	dir  string
-	done chan error
+	*testproc.Process
+	base string // http://127.0.0.1:port
+	dir  string // LOGGING_AUDIT_FOLDER
 }
 
 // startDemo runs the demo binary with a settings file and waits until it
-// listens.
+// listens. The demo stops at test cleanup.
 func startDemo(t *testing.T, settings string) *process {
 	t.Helper()
 	bin, err := buildDemo()
@@ -132,36 +145,24 @@ func startDemo(t *testing.T, settings string) *process {
 	if err := os.WriteFile(sp, []byte("LOGGING_AUDIT: True\nLOGGING_AUDIT_FOLDER: "+filepath.Join(dir, "log")+"\n"+settings), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-settings", sp, "-listen", "127.0.0.1:0")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, dir: filepath.Join(dir, "log"), done: make(chan error, 1)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-				addr <- a
+	p := &process{dir: filepath.Join(dir, "log")}
+	p.Process = &testproc.Process{
+		Path:    bin,
+		Args:    []string{"-settings", sp, "-listen", "127.0.0.1:0"},
+		LogPath: filepath.Join(dir, "demo.log"),
+		// Not an HTTP check: every request would add an audit line.
+		Ready: func(context.Context) error {
+			if _, ok := p.LogLine("listening on "); !ok {
+				return errors.New("not listening yet")
 			}
-		}
-	}()
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-	})
-	select {
-	case p.base = <-addr:
-	case err := <-p.done:
-		t.Fatalf("demo exited before listening: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("demo did not listen within 60s")
+			return nil
+		},
 	}
+	t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p.base, _ = p.LogLine("listening on ")
 	return p
 }
 
@@ -225,17 +226,9 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	result := make(chan []string, 1)
 	go func() { result <- load(p.base, 32, stop, &answered) }()
 	waitFor(t, "2000 answered requests", func() bool { return answered.Load() >= 2000 })
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("demo exited with %v after SIGTERM", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("demo did not exit within 60s of SIGTERM")
+	// SIGTERM; an error if the demo does not exit within 60s or fails.
+	if err := p.Stop(60 * time.Second); err != nil {
+		t.Fatalf("demo after SIGTERM: %v", err)
 	}
 	close(stop)
 	got := <-result
@@ -277,7 +270,7 @@ func TestLogrotate(t *testing.T) {
         kill -HUP %d
     endscript
 }
-`, p.dir, p.cmd.Process.Pid)
+`, p.dir, p.Pid())
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -295,13 +288,9 @@ func TestLogrotate(t *testing.T) {
 	waitFor(t, "load after the last rotation", func() bool { return answered.Load() >= 6000 })
 	close(stop)
 	got := <-result
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if err := p.Stop(60 * time.Second); err != nil {
+		t.Fatalf("demo after SIGTERM: %v", err)
 	}
-	if err := <-p.done; err != nil {
-		t.Fatalf("demo exited with %v", err)
-	}
-	p.done <- nil
 	files, _ := filepath.Glob(filepath.Join(p.dir, "audit.log*"))
 	if len(files) != 6 {
 		t.Errorf("%d audit files after 5 rotations, want 6: %v", len(files), files)

@@ -3,14 +3,18 @@ package collectortest
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
+	"regexp"
 	"testing"
 	"time"
+
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // LogRecord is one log record as the collector's file exporter wrote it,
@@ -33,150 +37,96 @@ type LogRecord struct {
 	ScopeVersion      string
 }
 
-// The OTLP/JSON shapes (ExportLogsServiceRequest), as far as they are read.
-type (
-	jsonRequest struct {
-		ResourceLogs []struct {
-			Resource struct {
-				Attributes []jsonKeyValue `json:"attributes"`
-			} `json:"resource"`
-			ScopeLogs []struct {
-				Scope struct {
-					Name    string `json:"name"`
-					Version string `json:"version"`
-				} `json:"scope"`
-				LogRecords []jsonLogRecord `json:"logRecords"`
-			} `json:"scopeLogs"`
-		} `json:"resourceLogs"`
-	}
-	jsonLogRecord struct {
-		TimeUnixNano         json.Number    `json:"timeUnixNano"`
-		ObservedTimeUnixNano json.Number    `json:"observedTimeUnixNano"`
-		SeverityNumber       int            `json:"severityNumber"`
-		SeverityText         string         `json:"severityText"`
-		EventName            string         `json:"eventName"`
-		Body                 *jsonAnyValue  `json:"body"`
-		Attributes           []jsonKeyValue `json:"attributes"`
-		TraceID              string         `json:"traceId"`
-		SpanID               string         `json:"spanId"`
-	}
-	jsonKeyValue struct {
-		Key   string       `json:"key"`
-		Value jsonAnyValue `json:"value"`
-	}
-	jsonAnyValue struct {
-		StringValue *string      `json:"stringValue"`
-		BoolValue   *bool        `json:"boolValue"`
-		IntValue    *json.Number `json:"intValue"`
-		DoubleValue *json.Number `json:"doubleValue"`
-		BytesValue  *string      `json:"bytesValue"`
-		ArrayValue  *struct {
-			Values []jsonAnyValue `json:"values"`
-		} `json:"arrayValue"`
-		KvlistValue *struct {
-			Values []jsonKeyValue `json:"values"`
-		} `json:"kvlistValue"`
-	}
-)
-
-func (v *jsonAnyValue) decode() (any, error) {
-	switch {
-	case v == nil:
-		return nil, nil
-	case v.StringValue != nil:
-		return *v.StringValue, nil
-	case v.BoolValue != nil:
-		return *v.BoolValue, nil
-	case v.IntValue != nil:
-		return strconv.ParseInt(v.IntValue.String(), 10, 64)
-	case v.DoubleValue != nil:
-		return strconv.ParseFloat(v.DoubleValue.String(), 64)
-	case v.BytesValue != nil:
-		return base64.StdEncoding.DecodeString(*v.BytesValue)
-	case v.ArrayValue != nil:
-		out := make([]any, 0, len(v.ArrayValue.Values))
-		for i := range v.ArrayValue.Values {
-			e, err := v.ArrayValue.Values[i].decode()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, e)
-		}
-		return out, nil
-	case v.KvlistValue != nil:
-		return decodeKeyValues(v.KvlistValue.Values)
-	default:
-		return nil, nil // an empty AnyValue: {}
-	}
-}
-
-func decodeKeyValues(kvs []jsonKeyValue) (map[string]any, error) {
-	out := make(map[string]any, len(kvs))
-	for i := range kvs {
-		v, err := kvs[i].Value.decode()
-		if err != nil {
-			return nil, fmt.Errorf("attribute %q: %w", kvs[i].Key, err)
-		}
-		out[kvs[i].Key] = v
-	}
-	return out, nil
-}
-
-func decodeNanos(n json.Number) (time.Time, error) {
-	if n == "" {
-		return time.Time{}, nil
-	}
-	ns, err := strconv.ParseInt(n.String(), 10, 64)
-	if err != nil || ns == 0 {
-		return time.Time{}, err
-	}
-	return time.Unix(0, ns).UTC(), nil
-}
+// hexID finds the trace and span ids of an OTLP/JSON line. OTLP/JSON differs
+// from the protobuf JSON mapping in that one point: the ids are hex, not
+// base64. A quote inside a JSON string is escaped, so the pattern cannot
+// match within a value.
+var hexID = regexp.MustCompile(`("(?:traceId|spanId)"\s*:\s*")([0-9a-fA-F]*)"`)
 
 // DecodeLogs decodes the records of one OTLP/JSON ExportLogsServiceRequest
 // (one line of the file exporter's default json format).
 func DecodeLogs(line []byte) ([]LogRecord, error) {
-	var req jsonRequest
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
+	// Re-encode the hex ids in base64, which protojson expects for bytes.
+	var idErr error
+	line = hexID.ReplaceAllFunc(line, func(m []byte) []byte {
+		sub := hexID.FindSubmatch(m)
+		id, err := hex.DecodeString(string(sub[2]))
+		if err != nil {
+			idErr = fmt.Errorf("collectortest: %s: %w", m, err)
+		}
+		return fmt.Appendf(nil, "%s%s\"", sub[1], base64.StdEncoding.EncodeToString(id))
+	})
+	if idErr != nil {
+		return nil, idErr
+	}
+	var req collogspb.ExportLogsServiceRequest
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(line, &req); err != nil {
 		return nil, fmt.Errorf("collectortest: decode OTLP/JSON: %w", err)
 	}
 	var out []LogRecord
-	for _, rl := range req.ResourceLogs {
-		res, err := decodeKeyValues(rl.Resource.Attributes)
-		if err != nil {
-			return nil, fmt.Errorf("collectortest: resource: %w", err)
-		}
-		for _, sl := range rl.ScopeLogs {
-			for _, jr := range sl.LogRecords {
-				r := LogRecord{
-					SeverityNumber: jr.SeverityNumber,
-					SeverityText:   jr.SeverityText,
-					EventName:      jr.EventName,
-					TraceID:        jr.TraceID,
-					SpanID:         jr.SpanID,
-					Resource:       res,
-					ScopeName:      sl.Scope.Name,
-					ScopeVersion:   sl.Scope.Version,
-				}
-				if r.Timestamp, err = decodeNanos(jr.TimeUnixNano); err != nil {
-					return nil, fmt.Errorf("collectortest: timeUnixNano: %w", err)
-				}
-				if r.ObservedTimestamp, err = decodeNanos(jr.ObservedTimeUnixNano); err != nil {
-					return nil, fmt.Errorf("collectortest: observedTimeUnixNano: %w", err)
-				}
-				if r.Body, err = jr.Body.decode(); err != nil {
-					return nil, fmt.Errorf("collectortest: body: %w", err)
-				}
-				if r.Attributes, err = decodeKeyValues(jr.Attributes); err != nil {
-					return nil, fmt.Errorf("collectortest: %w", err)
-				}
-				out = append(out, r)
+	for _, rl := range req.GetResourceLogs() {
+		res := keyValues(rl.GetResource().GetAttributes())
+		for _, sl := range rl.GetScopeLogs() {
+			for _, lr := range sl.GetLogRecords() {
+				out = append(out, LogRecord{
+					Timestamp:         unixNano(lr.GetTimeUnixNano()),
+					ObservedTimestamp: unixNano(lr.GetObservedTimeUnixNano()),
+					SeverityNumber:    int(lr.GetSeverityNumber()),
+					SeverityText:      lr.GetSeverityText(),
+					EventName:         lr.GetEventName(),
+					Body:              value(lr.GetBody()),
+					Attributes:        keyValues(lr.GetAttributes()),
+					TraceID:           hex.EncodeToString(lr.GetTraceId()),
+					SpanID:            hex.EncodeToString(lr.GetSpanId()),
+					Resource:          res,
+					ScopeName:         sl.GetScope().GetName(),
+					ScopeVersion:      sl.GetScope().GetVersion(),
+				})
 			}
 		}
 	}
 	return out, nil
+}
+
+func unixNano(ns uint64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(ns)).UTC()
+}
+
+func keyValues(kvs []*commonpb.KeyValue) map[string]any {
+	out := make(map[string]any, len(kvs))
+	for _, kv := range kvs {
+		out[kv.GetKey()] = value(kv.GetValue())
+	}
+	return out
+}
+
+// value returns the Go value of v (see [LogRecord]); nil for an empty or
+// missing value.
+func value(v *commonpb.AnyValue) any {
+	switch v := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return v.StringValue
+	case *commonpb.AnyValue_BoolValue:
+		return v.BoolValue
+	case *commonpb.AnyValue_IntValue:
+		return v.IntValue
+	case *commonpb.AnyValue_DoubleValue:
+		return v.DoubleValue
+	case *commonpb.AnyValue_BytesValue:
+		return v.BytesValue
+	case *commonpb.AnyValue_ArrayValue:
+		out := make([]any, 0, len(v.ArrayValue.GetValues()))
+		for _, e := range v.ArrayValue.GetValues() {
+			out = append(out, value(e))
+		}
+		return out
+	case *commonpb.AnyValue_KvlistValue:
+		return keyValues(v.KvlistValue.GetValues())
+	}
+	return nil
 }
 
 // ReadLogs decodes every complete line of a file written by the file

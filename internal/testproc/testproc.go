@@ -1,9 +1,9 @@
 // Package testproc runs a long-lived helper process for a test (a collector, a
-// log database): it starts the process with its output appended to a log
-// file, polls a readiness check until it passes, and stops the process
-// gracefully (SIGTERM, then SIGKILL after a grace period). A stopped process
-// can be started again with the same arguments, which is how tests simulate
-// an outage.
+// log database, the demo server) or for cmd/auditload: it starts the process
+// with its output appended to a log file, polls a readiness check until it
+// passes, and stops the process gracefully (SIGTERM, then SIGKILL after a
+// grace period). A stopped process can be started again with the same
+// arguments, which is how tests simulate an outage.
 package testproc
 
 import (
@@ -190,6 +190,29 @@ func (p *Process) Stop(grace time.Duration) error {
 		return fmt.Errorf("testproc: %s: %w", p.Path, err)
 	}
 	return nil
+}
+
+// Pid returns the process id, or 0 when the process has not been started or
+// has been stopped.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// LogLine returns the rest of the last complete line of the log that starts
+// with prefix, such as the address a server announces; ok is false while
+// there is none.
+func (p *Process) LogLine(prefix string) (rest string, ok bool) {
+	for _, line := range strings.SplitAfter(p.Log(), "\n") {
+		if r, found := strings.CutPrefix(line, prefix); found && strings.HasSuffix(r, "\n") {
+			rest, ok = strings.TrimSuffix(r, "\n"), true
+		}
+	}
+	return rest, ok
 }
 
 // Log returns everything the process has written to its log so far.

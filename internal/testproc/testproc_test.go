@@ -77,8 +77,11 @@ func TestStartStopRestart(t *testing.T) {
 	if err := p.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if !p.Running() {
-		t.Fatal("not running after Start")
+	if !p.Running() || p.Pid() <= 0 {
+		t.Fatalf("not running after Start (pid %d)", p.Pid())
+	}
+	if rest, ok := p.LogLine("helper: "); rest != "listening" || !ok {
+		t.Errorf("LogLine(%q) = %q, %v; want listening, true", "helper: ", rest, ok)
 	}
 	if err := p.Start(t.Context()); err == nil {
 		t.Error("second Start of a running process: no error")
@@ -86,8 +89,8 @@ func TestStartStopRestart(t *testing.T) {
 	if err := p.Stop(10 * time.Second); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if p.Running() {
-		t.Fatal("running after Stop")
+	if p.Running() || p.Pid() != 0 {
+		t.Fatalf("running after Stop (pid %d)", p.Pid())
 	}
 	if err := testproc.HTTPReady("http://" + addr + "/")(t.Context()); err == nil {
 		t.Fatal("still serving after Stop")
