@@ -84,8 +84,9 @@ type treeInfo struct {
 // paths are audit.log and its rotated files, plain or gzip-compressed, in any
 // order, and may include checkpoints files (recognised by their content),
 // also copies from elsewhere, such as the checkpoints the collector received.
-// When no checkpoints file is given, the one beside each log file is read
-// (audit.log.checkpoints beside audit.log, audit.log.1 or audit.log.2.gz).
+// The checkpoints file beside each log file is read too (audit.log.checkpoints
+// beside audit.log, audit.log.1 or audit.log.2.gz). A checkpoint found in
+// several files counts once.
 //
 // The error is for files that cannot be read; everything found in their
 // content is in the Report.
@@ -105,17 +106,18 @@ func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
 			logs = append(logs, p)
 		}
 	}
+	seen := map[string]bool{}
+	for _, p := range cpFiles {
+		seen[filepath.Clean(p)] = true
+	}
+	for _, p := range logs {
+		if cp := besideCheckpoints(p); cp != "" && !seen[cp] {
+			seen[cp] = true
+			cpFiles = append(cpFiles, cp)
+		}
+	}
 	if len(cpFiles) == 0 {
-		seen := map[string]bool{}
-		for _, p := range logs {
-			if cp := besideCheckpoints(p); cp != "" && !seen[cp] {
-				seen[cp] = true
-				cpFiles = append(cpFiles, cp)
-			}
-		}
-		if len(cpFiles) == 0 {
-			return nil, errors.New("seal: verify: no checkpoints file given or found beside the logs (audit.log.checkpoints); give its path")
-		}
+		return nil, errors.New("seal: verify: no checkpoints file given or found beside the logs (audit.log.checkpoints); give its path")
 	}
 
 	rep := &Report{}
