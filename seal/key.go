@@ -20,8 +20,11 @@ import (
 // signed with it.
 func GenerateKey(name string) (private, public string, err error) {
 	private, public, err = note.GenerateKey(rand.Reader, name)
+	if err == nil {
+		_, err = note.NewSigner(private) // note checks the name only here
+	}
 	if err != nil {
-		return "", "", fmt.Errorf("seal: generate key %q: %w (a name is printable ASCII without spaces or '+')", name, err)
+		return "", "", fmt.Errorf("seal: key name %q: %w; a name is printable ASCII without spaces or '+', such as psono-audit-prod", name, err)
 	}
 	return private, public, nil
 }
