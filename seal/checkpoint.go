@@ -180,6 +180,13 @@ func appendEntry(dst []byte, c *Checkpoint, leaves []tlog.Hash) []byte {
 	return dst
 }
 
+// Entry returns the checkpoint as an entry of a checkpoints file, without
+// the line hashes: concatenated, the entries of the checkpoints a collector
+// received make a file Verify reads beside the host's own.
+func (c Checkpoint) Entry() []byte {
+	return append([]byte(entryMarker+"\n"), c.Note...)
+}
+
 // An entry is one checkpoint read from a checkpoints file.
 type entry struct {
 	Checkpoint

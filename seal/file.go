@@ -75,6 +75,8 @@ func ReadLines(r io.Reader, fn func(line []byte) error) error {
 	}
 }
 
+var leafPrefix = []byte{0} // RFC 6962's prefix of a leaf
+
 // leafHasher computes tlog.RecordHash without allocating.
 type leafHasher struct {
 	h   hash.Hash
@@ -89,7 +91,7 @@ func newLeafHasher() *leafHasher {
 // without its newline.
 func (l *leafHasher) hash(line []byte) tlog.Hash {
 	l.h.Reset()
-	l.h.Write([]byte{0})
+	l.h.Write(leafPrefix)
 	l.h.Write(line)
 	l.sum = l.h.Sum(l.sum[:0])
 	return tlog.Hash(l.sum)

@@ -79,6 +79,7 @@ type Sealer struct {
 	tree     int64
 	fr       frontier
 	pending  []tlog.Hash // leaves since the last checkpoint
+	spare    []tlog.Hash // the buffer of the last checkpoint's leaves, for reuse
 	partial  []byte      // an unfinished line given to Append
 	lastSize int64       // size at the last checkpoint of this tree
 	closed   bool
@@ -290,7 +291,7 @@ func (s *Sealer) checkpointLocked(reason string) error {
 	cp := Checkpoint{Origin: s.origin, Size: s.fr.size, Root: s.fr.root(), File: s.logPath, Tree: s.tree,
 		Prev: s.prev, Reason: reason, Time: s.cfg.now()}
 	leaves := s.pending
-	s.pending = nil
+	s.pending, s.spare = s.spare, nil
 	prevLast := s.lastSize
 	s.lastSize = cp.Size
 	s.mu.Unlock()
@@ -306,6 +307,11 @@ func (s *Sealer) checkpointLocked(reason string) error {
 		return err
 	}
 	s.prev = cp.Hash()
+	s.mu.Lock()
+	if s.spare == nil && cap(leaves) <= 1<<16 {
+		s.spare = leaves[:0]
+	}
+	s.mu.Unlock()
 	if s.cfg.onCP != nil {
 		s.cfg.onCP(cp)
 	}
