@@ -159,7 +159,7 @@ func (s *Sealer) resume(own note.Verifier) (needStart bool, err error) {
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		s.torn = true
 	}
-	last, lastOwn, err := lastCheckpoint(data, own)
+	last, err := lastCheckpoint(data, own)
 	if err != nil {
 		return false, fmt.Errorf("seal: %s: %w", s.cpPath, err)
 	}
@@ -172,7 +172,9 @@ func (s *Sealer) resume(own note.Verifier) (needStart bool, err error) {
 		s.prev = last.Hash()
 		s.tree = last.Tree + 1
 	}
-	cont := last != nil && lastOwn && last.Reason != "rotate" && int64(len(hashes)) >= last.Size
+	// A checkpoint signed by an earlier key (the key was rotated) is
+	// continued like one's own: verification checks its signature.
+	cont := last != nil && last.Reason != "rotate" && int64(len(hashes)) >= last.Size
 	if cont {
 		var prefix frontier
 		for _, h := range hashes[:last.Size] {
@@ -197,10 +199,9 @@ func (s *Sealer) resume(own note.Verifier) (needStart bool, err error) {
 	return true, nil
 }
 
-// lastCheckpoint returns the last readable checkpoint of a checkpoints file
-// and whether the key own signed it. A checkpoint signed by another key (the
-// key was rotated) still gives the chain's link and tree number.
-func lastCheckpoint(data []byte, own note.Verifier) (*Checkpoint, bool, error) {
+// lastCheckpoint returns the last readable checkpoint of a checkpoints file,
+// signed by the key own or by another (an earlier key, before a rotation).
+func lastCheckpoint(data []byte, own note.Verifier) (*Checkpoint, error) {
 	marker := []byte(entryMarker + "\n")
 	for end := len(data); end > 0; {
 		i := bytes.LastIndex(data[:end], marker)
@@ -217,7 +218,7 @@ func lastCheckpoint(data []byte, own note.Verifier) (*Checkpoint, bool, error) {
 		}
 		end = i
 		if cp, err := OpenCheckpoint(msg, own); err == nil {
-			return &cp, true, nil
+			return &cp, nil
 		}
 		_, err := note.Open(msg, note.VerifierList())
 		var unverified *note.UnverifiedNoteError
@@ -225,15 +226,15 @@ func lastCheckpoint(data []byte, own note.Verifier) (*Checkpoint, bool, error) {
 			cp, perr := parseBody(unverified.Note.Text)
 			if perr == nil {
 				cp.Note = append([]byte(nil), msg...)
-				return &cp, false, nil
+				return &cp, nil
 			}
 		}
 		// A damaged entry (a crash while writing it): look at the one before.
 	}
 	if len(bytes.TrimSpace(data)) > 0 && !IsCheckpoints(data) {
-		return nil, false, errors.New("not a checkpoints file; move it away or name another audit log path")
+		return nil, errors.New("not a checkpoints file; move it away or name another audit log path")
 	}
-	return nil, false, nil
+	return nil, nil
 }
 
 // Append adds the lines of one successful write of audit.log (whole lines,

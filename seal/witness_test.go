@@ -61,3 +61,35 @@ func TestCollectorCopy(t *testing.T) {
 		t.Fatalf("with the collector's copy: problems %v; want audit.log:21 cut off", rep.Problems)
 	}
 }
+
+// TestKeyRotation: the service restarts with a new key; the chain goes on,
+// and verifying needs both public keys.
+func TestKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	oldKey, oldPub := newKey(t, t.TempDir())
+	newKeyPath, newPub := newKey(t, t.TempDir())
+	path := filepath.Join(dir, "audit.log")
+	sv := startService(t, oldKey, path)
+	sv.write(20)
+	sv.close()
+	sv2 := startService(t, newKeyPath, path)
+	sv2.n = sv.n
+	sv2.write(20)
+	sv2.close()
+	vOld, _ := LoadVerifier(oldPub)
+	vNew, _ := LoadVerifier(newPub)
+	rep, err := Verify([]string{path}, vOld, vNew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Files[0].Proven != 40 {
+		t.Fatalf("with both keys: problems %v, files %+v; want 40 lines proven", rep.Problems, rep.Files)
+	}
+	rep, err = Verify([]string{path}, vNew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || !strings.Contains(rep.Problems[0].String(), "signature") {
+		t.Fatalf("with the new key only: problems %v; want the old checkpoints' signatures reported", rep.Problems)
+	}
+}
