@@ -18,6 +18,27 @@
 // that was altered, removed, inserted or moved, not only the checkpoint
 // interval it is in; the signed root covers them.
 //
-// The Sealer is the writing side (the file exporter calls Append, Rotate and
-// Close); Verify is the checking side, used by "otelaudit verify".
+// The Sealer is the writing side; Verify is the checking side, used by
+// "otelaudit verify".
+//
+// # Wiring it into the file exporter
+//
+//   - New(settings' LOGGING_AUDIT_SEAL_KEY, audit.log's path,
+//     WithCheckpointFunc(emit an AUDIT_LOG_CHECKPOINT record),
+//     WithErrorLog(otel.Handle)) after the file is opened.
+//   - Append(b[:off]) by the writer after each write, with exactly the bytes
+//     that reached the file, in file order. Append returns the tree number
+//     and leaf index of the first line: the position a forwarded record can
+//     carry.
+//   - Rotate() whenever the exporter opens a different file than the one it
+//     wrote to (Reopen after logrotate, or a write noticing that the path
+//     names another file), after the old file's last Append and before the
+//     new one's first. Not when Reopen opens the same file again.
+//   - Close() in Shutdown, after the last write.
+//   - AUDIT_LOG_CHECKPOINT records must not be written to audit.log (only
+//     forwarded); the callback runs while the Sealer signs, so it must not
+//     call the Sealer.
+//   - A torn fragment the exporter could not cut off, ended by a newline
+//     before the next line, is a line of the file: Append it with that
+//     newline, or verify reports an inserted line there.
 package seal
