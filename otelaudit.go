@@ -185,7 +185,12 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	// The middleware's records carry each key once by construction, so the
 	// SDK's per-record duplicate check (three quarters of an Emit) is
 	// skipped.
-	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication()}
+	// The SDK's attribute limits (OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT and
+	// _VALUE_LENGTH_LIMIT, meant for telemetry) must never change an audit
+	// record: they are turned off here, and the middleware's own documented
+	// cap (instrument.WithMaxValueLength, marked in the line) applies.
+	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication(),
+		sdklog.WithAttributeCountLimit(-1), sdklog.WithAttributeValueLengthLimit(-1)}
 	if s.Enabled {
 		fileOpts := []exporter.FileOption{exporter.WithLocation(s.Time.Location()), exporter.WithDurability(s.Durability),
 			exporter.WithFileMode(s.FileMode), exporter.WithDirMode(s.FolderMode)}
@@ -244,7 +249,8 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		a.handler = append(a.handler, instrument.WithNumProxies(s.NumProxies))
 	}
 	if s.Enabled && s.Strict {
-		a.handler = append(a.handler, instrument.WithStrict(a.file.Healthy))
+		a.handler = append(a.handler, instrument.WithStrict(a.file.Healthy),
+			instrument.WithStrictLimits(s.StrictMaxResponse, s.StrictMaxHeld))
 	}
 	if h := s.TrustedIPHeaderName(); h != "" {
 		a.handler = append(a.handler, instrument.WithTrustedIPHeader(h))

@@ -40,13 +40,14 @@ func fullDisk(t *testing.T) (config.Settings, *fulldisk.Disk) {
 }
 
 type testServer struct {
-	url      string
-	calls    atomic.Int64
-	auditor  *otelaudit.Auditor
-	reader   *sdkmetric.ManualReader
-	errs     atomic.Int64
-	fallback syncBuffer
-	close    func()
+	url        string
+	calls      atomic.Int64
+	auditor    *otelaudit.Auditor
+	reader     *sdkmetric.ManualReader
+	errs       atomic.Int64
+	fallback   syncBuffer
+	duringWork atomic.Pointer[func()] // run by the next /work/ request
+	close      func()
 }
 
 // syncBuffer is a fallback writer a test can read while the pipeline writes.
@@ -81,6 +82,9 @@ func start(t *testing.T, s config.Settings) *testServer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/work/", func(w http.ResponseWriter, r *http.Request) {
 		ts.calls.Add(1)
+		if f := ts.duringWork.Swap(nil); f != nil {
+			(*f)()
+		}
 		instrument.SetEvent(r.Context(), "WORK_SUCCESS")
 		w.Header().Set("X-Done", "yes")
 		io.WriteString(w, "done")
@@ -106,22 +110,27 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 	return resp.StatusCode, string(b), resp.Header
 }
 
-// TestStrictRefusesWhileUnwritable: with strict mode on and audit.log on a
-// full device, the first request's response is withheld (503, since its
-// record failed), later requests are refused before their handler runs, and
-// once the file can be written again requests are served.
+// TestStrictRefusesWhileUnwritable: with strict mode on, a disk that fills
+// up while a handler runs gets that request's response withheld (503, since
+// its record failed) and its record into the fallback; while the disk is
+// full, requests are refused before their handler runs; once the file can
+// be written again requests are served.
 func TestStrictRefusesWhileUnwritable(t *testing.T) {
 	s, disk := fullDisk(t)
 	s.Strict = true
 	ts := start(t, s)
-	disk.Fill(t)
+	fill := func() { disk.Fill(t) }
+	ts.duringWork.Store(&fill)
 
 	code, body, hdr := get(t, ts.url+"/work/1")
 	if code != http.StatusServiceUnavailable || strings.Contains(body, "done") || hdr.Get("X-Done") != "" {
-		t.Fatalf("first request with a full disk: %d %q %v; want 503 without the handler's response", code, body, hdr)
+		t.Fatalf("request during which the disk filled: %d %q %v; want 503 without the handler's response", code, body, hdr)
 	}
 	if ts.calls.Load() != 1 {
 		t.Fatalf("handler ran %d times, want 1", ts.calls.Load())
+	}
+	if fb := ts.fallback.String(); !strings.Contains(fb, exporter.FallbackMark) || !strings.Contains(fb, "req_url=/work/1,") {
+		t.Errorf("the record of the withheld request is not in the fallback: %q", fb)
 	}
 	for range 3 {
 		if code, _, _ := get(t, ts.url+"/work/2"); code != http.StatusServiceUnavailable {

@@ -68,6 +68,14 @@ type Settings struct {
 	// each response back until its record is written
 	// (LOGGING_AUDIT_STRICT, default false).
 	Strict bool
+	// StrictMaxResponse bounds, in bytes, one response strict mode holds
+	// until its record is written (LOGGING_AUDIT_STRICT_MAX_RESPONSE, default
+	// instrument.DefaultStrictMaxResponse); a larger one is answered 503.
+	StrictMaxResponse int64
+	// StrictMaxHeld bounds, in bytes, all responses strict mode holds at once
+	// (LOGGING_AUDIT_STRICT_MAX_HELD, default instrument.DefaultStrictMaxHeld);
+	// a write past it is answered 503.
+	StrictMaxHeld int64
 	// Durability says when a record counts as written
 	// (LOGGING_AUDIT_DURABILITY: write, fsync or buffered; default write).
 	Durability exporter.Durability

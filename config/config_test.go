@@ -11,6 +11,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/exporter"
+	"github.com/otelaudit/otelaudit/instrument"
 )
 
 func writeSettings(t *testing.T, text string) string {
@@ -49,7 +50,8 @@ LOGGING_AUDIT_FOLDER_MODE: '0750'
 		Enabled: true, Folder: "/tmp/psono-audit", Time: config.TimeServer,
 		Whitelist: []string{"READ_INFO_SUCCESS", "LOGIN_*"}, Blacklist: []string{"LOGIN_STARTED_ERROR"},
 		NumProxies: 1, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", Source: path,
-		Strict: true, Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
+		Strict: true, StrictMaxResponse: instrument.DefaultStrictMaxResponse, StrictMaxHeld: instrument.DefaultStrictMaxHeld,
+		Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", got, want)
@@ -115,6 +117,8 @@ func TestBadValues(t *testing.T) {
 		{"bad mode", "LOGGING_AUDIT_FILE_MODE: '0999'\n", "LOGGING_AUDIT_FILE_MODE", 1, "octal permission"},
 		{"list strict", "LOGGING_AUDIT_STRICT: []\n", "LOGGING_AUDIT_STRICT", 1, "must be True or False"},
 		{"header form", "TRUSTED_IP_HEADER: X-Real-IP\n", "TRUSTED_IP_HEADER", 1, "HTTP_X_REAL_IP"},
+		{"zero held bound", "LOGGING_AUDIT: True\nLOGGING_AUDIT_STRICT_MAX_HELD: 0\n", "LOGGING_AUDIT_STRICT_MAX_HELD", 2, "positive number of bytes"},
+		{"text response bound", "LOGGING_AUDIT_STRICT_MAX_RESPONSE: lots\n", "LOGGING_AUDIT_STRICT_MAX_RESPONSE", 1, "must be a whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

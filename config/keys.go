@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otelaudit/otelaudit/exporter"
+	"github.com/otelaudit/otelaudit/instrument"
 )
 
 // TimeSetting is the value of LOGGING_AUDIT_TIME: the time zone of the
@@ -135,6 +136,12 @@ var keys = []key{
 	{"LOGGING_AUDIT_STRICT",
 		func(s *Settings) { s.Strict = false },
 		func(s *Settings, v value) (err error) { s.Strict, err = v.boolean(); return err }},
+	{"LOGGING_AUDIT_STRICT_MAX_RESPONSE",
+		func(s *Settings) { s.StrictMaxResponse = instrument.DefaultStrictMaxResponse },
+		func(s *Settings, v value) (err error) { s.StrictMaxResponse, err = byteCount(v); return err }},
+	{"LOGGING_AUDIT_STRICT_MAX_HELD",
+		func(s *Settings) { s.StrictMaxHeld = instrument.DefaultStrictMaxHeld },
+		func(s *Settings, v value) (err error) { s.StrictMaxHeld, err = byteCount(v); return err }},
 	{"LOGGING_AUDIT_DURABILITY",
 		func(s *Settings) { s.Durability = exporter.Write },
 		func(s *Settings, v value) error {
@@ -169,6 +176,18 @@ func (k *key) apply(s *Settings, v value) error {
 		return nil
 	}
 	return k.set(s, v)
+}
+
+// byteCount reads a positive number of bytes.
+func byteCount(v value) (int64, error) {
+	n, err := v.integer()
+	if err != nil {
+		return 0, err
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("must be a positive number of bytes, got %d", n)
+	}
+	return int64(n), nil
 }
 
 // parseMode reads a permission like 0640 or '0640' (octal, as chmod takes it).

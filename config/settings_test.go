@@ -12,6 +12,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/exporter"
+	"github.com/otelaudit/otelaudit/instrument"
 )
 
 func writeFile(t *testing.T, name, text string) string {
@@ -55,7 +56,8 @@ LOGGING_AUDIT = "not a top-level key: ignored"
 		Enabled: true, Folder: "/tmp/psono-audit", Time: config.TimeServer,
 		Whitelist: []string{"READ_INFO_SUCCESS", "LOGIN_*"}, Blacklist: []string{"LOGIN_STARTED_ERROR"},
 		NumProxies: 2, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", TrustedIPHeaderOverwrite: "HTTP_X_REAL_IP",
-		Source: path, Strict: true, Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
+		Source: path, Strict: true, StrictMaxResponse: instrument.DefaultStrictMaxResponse, StrictMaxHeld: instrument.DefaultStrictMaxHeld,
+		Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", got, want)

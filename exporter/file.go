@@ -230,13 +230,26 @@ func (f *File) report(err error, n int) {
 	f.lost.Lost(n, err)
 }
 
-// Healthy returns the error of the last write, or nil when it succeeded. It
-// tells strict mode whether audit.log can be written right now.
+// Healthy reports whether audit.log can be written right now: the error of
+// the last write when it failed, an error after Shutdown, and an error when
+// the file system holding audit.log has less than 1 MiB free (a statfs
+// call), so that strict mode refuses a request before its handler runs
+// rather than after. It cannot promise the next write: the disk may fill in
+// between, and such a record goes to the fallback.
 func (f *File) Healthy() error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.lastErr
+	err, closed := f.lastErr, f.closed
+	f.mu.Unlock()
+	if closed {
+		return errShutdown
+	}
+	if err != nil {
+		return err
+	}
+	return checkSpace(f.path)
 }
+
+var errShutdown = errors.New("audit log: shut down")
 
 // Enabled reports true: File writes every record it is given.
 func (f *File) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -56,6 +57,9 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		operation:      "http.server",
 		defaultLogger:  DefaultLogger,
 		maxValueLength: DefaultMaxValueLength,
+
+		strictMaxResponse: DefaultStrictMaxResponse,
+		strictMaxHeld:     DefaultStrictMaxHeld,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -83,7 +87,8 @@ type auditHandler struct {
 	cfg      config
 	logger   log.Logger
 	host     string
-	patterns sync.Map // pattern string -> *patternInfo
+	patterns sync.Map     // pattern string -> *patternInfo
+	held     atomic.Int64 // bytes strict mode holds, of all requests
 }
 
 func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,8 @@ type config struct {
 	maxValueLength int
 	errorLog       func(error)
 	strict         func() error
+
+	strictMaxResponse, strictMaxHeld int64
 }
 
 // An Option configures NewHandler.
@@ -106,4 +108,21 @@ func WithErrorLog(f func(error)) Option {
 // available in strict mode.
 func WithStrict(healthy func() error) Option {
 	return func(c *config) { c.strict = healthy }
+}
+
+// WithStrictLimits bounds what strict mode holds in memory: one response at
+// most maxResponse bytes (default DefaultStrictMaxResponse), all held
+// responses together at most maxHeld bytes (default DefaultStrictMaxHeld).
+// A handler's Write past either bound fails with ErrResponseTooLarge, and the
+// client gets 503 instead of the response, recorded with that status. A
+// value of 0 or less keeps the default.
+func WithStrictLimits(maxResponse, maxHeld int64) Option {
+	return func(c *config) {
+		if maxResponse > 0 {
+			c.strictMaxResponse = maxResponse
+		}
+		if maxHeld > 0 {
+			c.strictMaxHeld = maxHeld
+		}
+	}
 }

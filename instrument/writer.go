@@ -8,7 +8,10 @@ import (
 )
 
 // statusWriter records the status of the response that passes through it:
-// the first final (2xx-5xx) or 101 WriteHeader, or 200 at the first Write.
+// the first final (2xx-5xx) or 101 WriteHeader that the writer it wraps
+// accepted (net/http panics on a code outside 100-999, and then the client
+// gets the 500 of a panic, not that code), or 200 at the first Write; after a
+// Hijack, the status line the handler writes on the connection.
 // It offers Flush, Hijack, Push and ReadFrom whatever the writer it wraps
 // supports, answering http.ErrNotSupported where that writer lacks one, as
 // http.ResponseController does; Unwrap gives ResponseController the
@@ -19,10 +22,10 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	w.ResponseWriter.WriteHeader(code) // may panic: then nothing was sent
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code
 	}
-	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
@@ -53,8 +56,56 @@ func (w *statusWriter) Flush() {
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
+// Hijack hands the connection to the handler, wrapped so that the status
+// line the handler writes on it (such as "HTTP/1.1 101 Switching
+// Protocols") becomes the recorded status.
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil || w.status != 0 {
+		return conn, rw, err
+	}
+	hc := &hijackedConn{Conn: conn, w: w}
+	return hc, bufio.NewReadWriter(rw.Reader, bufio.NewWriter(hc)), nil
+}
+
+// hijackedConn reads the status line off the first bytes a handler writes
+// on a hijacked connection.
+type hijackedConn struct {
+	net.Conn
+	w    *statusWriter
+	head []byte // the first bytes written, until the status is known
+	done bool
+}
+
+func (c *hijackedConn) Write(b []byte) (int, error) {
+	if !c.done {
+		c.head = append(c.head, b[:min(len(b), statusLineLen-len(c.head))]...)
+		if len(c.head) == statusLineLen {
+			c.done = true
+			if code, ok := parseStatusLine(c.head); ok && c.w.status == 0 {
+				c.w.status = code
+			}
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+// statusLineLen is the length of "HTTP/1.1 101", enough to read a status.
+const statusLineLen = len("HTTP/1.1 101")
+
+// parseStatusLine reads the code of a status line's start "HTTP/x.y NNN".
+func parseStatusLine(b []byte) (int, bool) {
+	if len(b) < statusLineLen || string(b[:5]) != "HTTP/" || b[8] != ' ' {
+		return 0, false
+	}
+	code := 0
+	for _, c := range b[9:12] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	return code, code >= 100
 }
 
 func (w *statusWriter) Push(target string, opts *http.PushOptions) error {

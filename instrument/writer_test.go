@@ -112,7 +112,20 @@ func TestWriterFeatures(t *testing.T) {
 			_, _ = buf.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
 			_ = buf.Flush()
 			_ = c.Close()
-		}, 200},
+		}, 204},
+		{"hijack, status line on the connection", func(w http.ResponseWriter, r *http.Request) {
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n")
+			_, _ = io.WriteString(c, "Connection: Upgrade\r\n\r\n")
+			_ = c.Close()
+		}, 101},
+		{"invalid code: net/http panics, the client gets 500", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(1000)
+		}, 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +139,9 @@ func TestWriterFeatures(t *testing.T) {
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("the client got %d, the test expects %d", resp.StatusCode, tt.status)
+			}
 			// A hijacked connection's handler may still be running: wait
 			// for its record (srv.Close does not).
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

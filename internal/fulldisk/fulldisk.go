@@ -22,7 +22,7 @@ type Disk struct {
 	filler string
 }
 
-// New mounts a 256 KiB tmpfs at a new folder under t.TempDir() and
+// New mounts a 4 MiB tmpfs at a new folder under t.TempDir() and
 // unmounts it when the test ends.
 func New(t testing.TB) *Disk {
 	t.Helper()
@@ -30,7 +30,7 @@ func New(t testing.TB) *Disk {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size=256k,mode=0700"); err != nil {
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size=4m,mode=0700"); err != nil {
 		t.Skipf("fulldisk: cannot mount a tmpfs to fill up (needs root): %v", err)
 	}
 	t.Cleanup(func() {
