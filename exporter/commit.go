@@ -26,6 +26,10 @@ func (f *File) commit(lines []byte, n int) error {
 	}
 	if f.closed {
 		f.mu.Unlock()
+		// Not written, but not gone either: to the fallback, counted.
+		f.fallBack(lines, errShutdown)
+		f.report(errShutdown, n)
+		f.lost.Flush() // no later report would come
 		return fmt.Errorf("audit log %s: %d record(s) not written: write after shutdown", f.path, n)
 	}
 	f.pending = append(f.pending, lines...)

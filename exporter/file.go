@@ -221,8 +221,7 @@ func (f *File) Export(ctx context.Context, records []sdklog.Record) error {
 	return err
 }
 
-// report counts n failed records and reports the error, rate-limited; f.mu
-// is held.
+// report counts n failed records and reports the error, rate-limited.
 func (f *File) report(err error, n int) {
 	if f.errCounter != nil {
 		f.errCounter.Add(context.Background(), int64(n))

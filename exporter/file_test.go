@@ -1,6 +1,7 @@
 package exporter_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -162,7 +163,8 @@ func TestNoticesDeletedAndReplaced(t *testing.T) {
 
 // TestReceipt checks that a record's outcome reaches its emitter.
 func TestReceipt(t *testing.T) {
-	f, err := exporter.NewFile(filepath.Join(t.TempDir(), "audit.log"))
+	var fallback bytes.Buffer
+	f, err := exporter.NewFile(filepath.Join(t.TempDir(), "audit.log"), exporter.WithFallback(&fallback), exporter.WithErrorLog(func(error) {}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +184,9 @@ func TestReceipt(t *testing.T) {
 	_ = f.OnEmit(ctx, &r)
 	if ok, err := rc.Written(); ok || err == nil {
 		t.Fatalf("receipt after shutdown = %v, %v; want a failure", ok, err)
+	}
+	if !strings.HasPrefix(fallback.String(), exporter.FallbackMark) || strings.Count(fallback.String(), "\n") != 1 {
+		t.Errorf("the record emitted after shutdown is not in the fallback: %q", fallback.String())
 	}
 }
 
