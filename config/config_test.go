@@ -50,6 +50,7 @@ LOGGING_AUDIT_FOLDER_MODE: '0750'
 		Whitelist: []string{"READ_INFO_SUCCESS", "LOGIN_*"}, Blacklist: []string{"LOGIN_STARTED_ERROR"},
 		NumProxies: 1, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", Source: path,
 		Strict: true, Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
+		SealEvery: config.DefaultSealEvery, SealInterval: config.DefaultSealInterval,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", got, want)
