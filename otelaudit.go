@@ -38,6 +38,7 @@ import (
 	"github.com/otelaudit/otelaudit/forward"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/processor"
+	"github.com/otelaudit/otelaudit/seal"
 )
 
 // Auditor is a configured audit pipeline. Its methods are safe for
@@ -150,6 +151,15 @@ func WithHandlerOptions(opts ...instrument.Option) Option {
 // WithServiceName), a random service.instance.id for this process,
 // host.name, the SDK's attributes and OTEL_RESOURCE_ATTRIBUTES, which
 // overrides the others.
+//
+// With s.SealKey (LOGGING_AUDIT_SEAL_KEY) audit.log is sealed (package seal):
+// signed checkpoints of its lines go to audit.log.checkpoints and, with a
+// forwarder, also as AUDIT_LOG_CHECKPOINT records to the forwarder alone
+// (never to audit.log; the whitelist and blacklist do not apply to them),
+// and each forwarded record carries its position in the sealed file
+// (psono.LogTree, psono.LogIndex; not with buffered durability). A key file
+// that cannot be read, or is not a private key, is an error naming the
+// setting (see config.Settings.SealKeyError).
 func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	var o options
 	for _, opt := range opts {
@@ -214,23 +224,34 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 				return nil, err
 			}
 		}
-		a.file, err = exporter.NewFile(s.LogPath(), fileOpts...)
-		if err != nil {
-			return nil, err
-		}
-		sinks := []sdklog.Processor{a.file}
+		sinks := []sdklog.Processor{nil} // the file, first
 		if o.forward != nil {
 			a.queue = forward.NewQueue(forward.ValidUTF8(forward.RetryRefused(o.forward, forward.DefaultRetryWindow)),
 				append(queueOpts, o.queueOpts...)...)
 			sinks = append(sinks, a.queue)
 		}
+		var sealer *seal.Sealer // closed by the file's Shutdown
+		if s.SealKey != "" {
+			if sealer, err = newSealer(s, res, o.hostName, a.queueOrNil(), o.errorLog); err != nil {
+				a.shutdownQueue()
+				return nil, err
+			}
+			fileOpts = append(fileOpts, exporter.WithSealer(sealer))
+		}
+		a.file, err = exporter.NewFile(s.LogPath(), fileOpts...)
+		if err != nil {
+			if sealer != nil {
+				_ = sealer.Close()
+			}
+			a.shutdownQueue()
+			return nil, err
+		}
+		sinks[0] = a.file
 		filter, err := processor.NewEventFilter(processor.Fanout(sinks...),
 			processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
 		if err != nil {
 			_ = a.file.Shutdown(context.Background())
-			if a.queue != nil {
-				_ = a.queue.Shutdown(context.Background())
-			}
+			a.shutdownQueue()
 			return nil, err
 		}
 		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))

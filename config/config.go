@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 
 	"gopkg.in/yaml.v3"
@@ -86,6 +87,24 @@ type Settings struct {
 	// FolderMode is the permission a missing folder is created with
 	// (LOGGING_AUDIT_FOLDER_MODE, default 0700).
 	FolderMode os.FileMode
+	// SealKey is the private key file (written by "otelaudit keygen") that
+	// seals audit.log: signed checkpoints of its lines are kept beside it in
+	// audit.log.checkpoints (LOGGING_AUDIT_SEAL_KEY; empty, the default,
+	// means no sealing). See package seal. The file is read by otelaudit.New,
+	// not when the settings are loaded; SealKeyError reports its problems.
+	SealKey string
+	// SealEvery is how many lines make a checkpoint sealed at once
+	// (LOGGING_AUDIT_SEAL_EVERY, default 1000); 0 turns this off.
+	SealEvery int
+	// SealInterval is how often a checkpoint is sealed while lines are
+	// written (LOGGING_AUDIT_SEAL_INTERVAL, seconds or a duration such as
+	// '30s', default 10 seconds); 0 turns this off.
+	SealInterval time.Duration
+	// sealKeyAt is where SealKey was set, for SealKeyError.
+	sealKeyAt struct {
+		source string
+		line   int
+	}
 	// Source says where the settings came from: a file path,
 	// "PSONO_SERVER_SETTING_BASE64" or "PSONO_SERVER_SETTING_TOML_BASE64";
 	// empty for Default.
@@ -123,6 +142,19 @@ func headerName(django string) string {
 	}
 	return textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-"))
 }
+
+// SealKeyError returns err, a problem with the key file SealKey names (found
+// when it is read, at startup), as an *Error naming LOGGING_AUDIT_SEAL_KEY and
+// the file and line, or the environment variable, that set it.
+func (s Settings) SealKeyError(err error) error {
+	source, line := s.sealKeyAt.source, s.sealKeyAt.line
+	if source == "" {
+		source = "settings"
+	}
+	return &Error{Source: source, Line: line, Key: sealKeyName, Err: err}
+}
+
+const sealKeyName = "LOGGING_AUDIT_SEAL_KEY"
 
 // An Error reports a setting with a wrong value.
 type Error struct {
@@ -269,6 +301,9 @@ func load(source string, data []byte, parse parser, lookup func(string) (string,
 	if err := s.check(at); err != nil {
 		return Settings{}, err
 	}
+	if s.SealKey != "" {
+		s.sealKeyAt.source, s.sealKeyAt.line = at(sealKeyName)
+	}
 	return s, nil
 }
 
@@ -339,9 +374,21 @@ func (s *Settings) applyEnv(lookup func(string) (string, bool), at locator) (loc
 	}, nil
 }
 
-// check applies the rules between keys. Each error names the
-// LOGGING_AUDIT_STRICT value, the setting that cannot work as written.
+// check applies the rules between keys. Each error names the setting that
+// cannot work as written.
 func (s Settings) check(at locator) error {
+	if s.SealKey == "" {
+		for _, k := range []struct {
+			name string
+			set  bool
+		}{{"LOGGING_AUDIT_SEAL_EVERY", s.SealEvery != DefaultSealEvery}, {"LOGGING_AUDIT_SEAL_INTERVAL", s.SealInterval != DefaultSealInterval}} {
+			if k.set {
+				source, line := at(k.name)
+				return &Error{Source: source, Line: line, Key: k.name,
+					Err: errors.New("says when audit.log is sealed, but LOGGING_AUDIT_SEAL_KEY is not set, so it is not sealed; set it to a private key (otelaudit keygen), or remove this setting")}
+			}
+		}
+	}
 	var err error
 	switch {
 	case s.Strict && !s.Enabled:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/seal"
 )
 
 // TimeSetting is the value of LOGGING_AUDIT_TIME: the time zone of the
@@ -158,6 +159,63 @@ var keys = []key{
 	{"LOGGING_AUDIT_FOLDER_MODE",
 		func(s *Settings) { s.FolderMode = DefaultFolderMode },
 		func(s *Settings, v value) (err error) { s.FolderMode, err = parseMode(v); return err }},
+	{sealKeyName,
+		func(s *Settings) { s.SealKey = "" },
+		func(s *Settings, v value) error {
+			p, err := v.str()
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(p) != p || strings.ContainsAny(p, "\n\r") {
+				return fmt.Errorf("%q: the path of a private key file has no surrounding spaces or line breaks", p)
+			}
+			s.SealKey = p
+			return nil
+		}},
+	{"LOGGING_AUDIT_SEAL_EVERY",
+		func(s *Settings) { s.SealEvery = DefaultSealEvery },
+		func(s *Settings, v value) error {
+			n, err := v.integer()
+			if err != nil {
+				return err
+			}
+			if n < 0 {
+				return fmt.Errorf("must not be negative (0 turns it off), got %d", n)
+			}
+			s.SealEvery = n
+			return nil
+		}},
+	{"LOGGING_AUDIT_SEAL_INTERVAL",
+		func(s *Settings) { s.SealInterval = DefaultSealInterval },
+		func(s *Settings, v value) (err error) { s.SealInterval, err = parseSeconds(v); return err }},
+}
+
+// The defaults of LOGGING_AUDIT_SEAL_EVERY and LOGGING_AUDIT_SEAL_INTERVAL:
+// those of package seal.
+const (
+	DefaultSealEvery    = seal.DefaultEvery
+	DefaultSealInterval = seal.DefaultInterval
+)
+
+// parseSeconds reads a time span: a whole number of seconds (10 or '10') or
+// a Go duration ('30s', '1m30s'). It must not be negative.
+func parseSeconds(v value) (time.Duration, error) {
+	var d time.Duration
+	if n, err := v.integer(); err == nil {
+		d = time.Duration(n) * time.Second
+	} else {
+		s, err := v.str()
+		if err != nil {
+			return 0, fmt.Errorf("must be a number of seconds or a duration like '30s', got %s", strings.TrimPrefix(err.Error(), "must be a string, got "))
+		}
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("must be a number of seconds or a duration like '30s', got %q", s)
+		}
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("must not be negative (0 turns it off), got %s", d)
+	}
+	return d, nil
 }
 
 // keyIndex finds a key of the table by name.

@@ -58,6 +58,7 @@ LOGGING_AUDIT = "not a top-level key: ignored"
 		NumProxies: 2, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", TrustedIPHeaderOverwrite: "HTTP_X_REAL_IP",
 		Source: path, Strict: true, StrictMaxResponse: instrument.DefaultStrictMaxResponse, StrictMaxHeld: instrument.DefaultStrictMaxHeld,
 		Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
+		SealEvery: config.DefaultSealEvery, SealInterval: config.DefaultSealInterval,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", got, want)
@@ -103,6 +104,14 @@ func TestBadSettings(t *testing.T) {
 		{"YAML csrf token", "settings.yaml", "TRUSTED_IP_HEADER: HTTP_X_CSRFTOKEN\n", "TRUSTED_IP_HEADER", 1, "carries credentials"},
 		{"YAML strict without audit", "settings.yaml", "LOGGING_AUDIT: False\nSECRET_KEY: x\nLOGGING_AUDIT_STRICT: True\n", "LOGGING_AUDIT_STRICT", 3, "LOGGING_AUDIT is off"},
 		{"YAML strict, audit unset", "settings.yaml", "LOGGING_AUDIT_STRICT: True\n", "LOGGING_AUDIT_STRICT", 1, "LOGGING_AUDIT is off"},
+		{"YAML seal key not a string", "settings.yaml", "LOGGING_AUDIT: True\nLOGGING_AUDIT_SEAL_KEY: [a]\n", "LOGGING_AUDIT_SEAL_KEY", 2, "must be a string, got a list"},
+		{"YAML seal key with spaces", "settings.yaml", "LOGGING_AUDIT_SEAL_KEY: ' /k.key'\n", "LOGGING_AUDIT_SEAL_KEY", 1, "no surrounding spaces"},
+		{"YAML negative seal every", "settings.yaml", "LOGGING_AUDIT_SEAL_KEY: /k.key\nLOGGING_AUDIT_SEAL_EVERY: -5\n", "LOGGING_AUDIT_SEAL_EVERY", 2, "must not be negative"},
+		{"YAML bad seal interval", "settings.yaml", "LOGGING_AUDIT_SEAL_KEY: /k.key\nLOGGING_AUDIT_SEAL_INTERVAL: 10 minutes\n", "LOGGING_AUDIT_SEAL_INTERVAL", 2, `number of seconds or a duration like '30s', got "10 minutes"`},
+		{"YAML seal interval list", "settings.yaml", "LOGGING_AUDIT_SEAL_INTERVAL: [1]\n", "LOGGING_AUDIT_SEAL_INTERVAL", 1, "got a list"},
+		{"YAML seal every without key", "settings.yaml", "LOGGING_AUDIT: True\n\nLOGGING_AUDIT_SEAL_EVERY: 100\n", "LOGGING_AUDIT_SEAL_EVERY", 3, "LOGGING_AUDIT_SEAL_KEY is not set"},
+		{"TOML seal interval without key", "settings.toml", "LOGGING_AUDIT = true\nLOGGING_AUDIT_SEAL_INTERVAL = '1m'\n", "LOGGING_AUDIT_SEAL_INTERVAL", 2, "LOGGING_AUDIT_SEAL_KEY is not set"},
+		{"TOML negative seal interval", "settings.toml", "LOGGING_AUDIT_SEAL_KEY = '/k.key'\nLOGGING_AUDIT_SEAL_INTERVAL = -1\n", "LOGGING_AUDIT_SEAL_INTERVAL", 2, "must not be negative"},
 		{"YAML strict buffered", "settings.yaml", "LOGGING_AUDIT: True\nLOGGING_AUDIT_STRICT: True\nLOGGING_AUDIT_DURABILITY: buffered\n", "LOGGING_AUDIT_STRICT", 2, "set LOGGING_AUDIT_DURABILITY to write or fsync, not buffered"},
 	}
 	for _, tt := range tests {
@@ -239,5 +248,49 @@ func TestTimeSetting(t *testing.T) {
 	}
 	if config.Default().Time != config.TimeUTC {
 		t.Error("the default time is not TimeUTC")
+	}
+}
+
+// TestSealSettings reads the sealing keys in YAML, TOML and the environment,
+// and checks that a problem with the key file, found only when it is read,
+// names the setting and where it was set.
+func TestSealSettings(t *testing.T) {
+	for _, tt := range []struct {
+		file, text string
+		line       int
+		every      int
+		interval   time.Duration
+	}{
+		{"settings.yaml", "LOGGING_AUDIT: True\nLOGGING_AUDIT_SEAL_KEY: /etc/psono/audit.key\n", 2, config.DefaultSealEvery, config.DefaultSealInterval},
+		{"settings.yaml", "LOGGING_AUDIT_SEAL_KEY: /etc/psono/audit.key\nLOGGING_AUDIT_SEAL_EVERY: 0\nLOGGING_AUDIT_SEAL_INTERVAL: 30\n", 1, 0, 30 * time.Second},
+		{"settings.yaml", "LOGGING_AUDIT_SEAL_INTERVAL: '1m30s'\nLOGGING_AUDIT_SEAL_EVERY: '500'\nLOGGING_AUDIT_SEAL_KEY: /etc/psono/audit.key\n", 3, 500, 90 * time.Second},
+		{"settings.toml", "LOGGING_AUDIT = true\n\nLOGGING_AUDIT_SEAL_KEY = '/etc/psono/audit.key'\nLOGGING_AUDIT_SEAL_INTERVAL = '0s'\n", 3, config.DefaultSealEvery, 0},
+	} {
+		path := writeFile(t, tt.file, tt.text)
+		s, err := config.Load(path)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.text, err)
+		}
+		if s.SealKey != "/etc/psono/audit.key" || s.SealEvery != tt.every || s.SealInterval != tt.interval {
+			t.Errorf("%q: key %q, every %d, interval %v", tt.text, s.SealKey, s.SealEvery, s.SealInterval)
+		}
+		err = s.SealKeyError(os.ErrNotExist)
+		var e *config.Error
+		if !errors.As(err, &e) || e.Source != path || e.Line != tt.line || e.Key != "LOGGING_AUDIT_SEAL_KEY" || !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%q: SealKeyError = %v, want it at %s:%d", tt.text, err, path, tt.line)
+		}
+	}
+
+	path := writeFile(t, "settings.yaml", "LOGGING_AUDIT: True\nLOGGING_AUDIT_SEAL_KEY: /a.key\n")
+	t.Setenv("PSONO_LOGGING_AUDIT_SEAL_KEY", "/b.key")
+	s, err := config.Load(path)
+	if err != nil || s.SealKey != "/b.key" {
+		t.Fatalf("with PSONO_LOGGING_AUDIT_SEAL_KEY: %+v, %v", s, err)
+	}
+	if got, want := s.SealKeyError(errors.New("x")).Error(), "environment variable PSONO_LOGGING_AUDIT_SEAL_KEY: LOGGING_AUDIT_SEAL_KEY: x"; got != want {
+		t.Errorf("SealKeyError = %q, want %q", got, want)
+	}
+	if got, want := config.Default().SealKeyError(errors.New("x")).Error(), "settings: LOGGING_AUDIT_SEAL_KEY: x"; got != want {
+		t.Errorf("SealKeyError of settings made in code = %q, want %q", got, want)
 	}
 }

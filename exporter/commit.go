@@ -10,6 +10,14 @@ type batch struct {
 	n    int // records
 	done bool
 	err  error
+	segs []segment // with a sealer: where the written lines went
+	seg0 [1]segment
+}
+
+// position is where a record's line went in the sealed file.
+type position struct {
+	tree, index int64
+	ok          bool
 }
 
 // maxPending bounds the lines Buffered mode holds in memory: a caller that
@@ -18,8 +26,9 @@ const maxPending = 16 * bufferedFlushSize
 
 // commit writes lines (n records) with the configured durability: with
 // Write and Sync it returns once they are written (and synced), with
-// Buffered once they are queued.
-func (f *File) commit(lines []byte, n int) error {
+// Buffered once they are queued. With a sealer, and a durability that
+// waits for the write, pos is where the first line went.
+func (f *File) commit(lines []byte, n int) (pos position, err error) {
 	f.mu.Lock()
 	for f.durability == Buffered && f.writing && len(f.pending) >= maxPending {
 		f.cond.Wait() // the disk is behind: hold the caller, not the memory
@@ -30,15 +39,15 @@ func (f *File) commit(lines []byte, n int) error {
 		f.fallBack(lines, errShutdown)
 		f.report(errShutdown, n)
 		f.lost.Flush() // no later report would come
-		return fmt.Errorf("audit log %s: %d record(s) not written: write after shutdown", f.path, n)
+		return pos, fmt.Errorf("audit log %s: %d record(s) not written: write after shutdown", f.path, n)
 	}
 	f.pending = append(f.pending, lines...)
 	if f.batch == nil {
 		f.batch = new(batch)
 	}
 	b := f.batch
+	k := b.n // the batch's line of lines' first
 	b.n += n
-	var err error
 	if f.durability == Buffered {
 		if len(f.pending) >= bufferedFlushSize && !f.writing {
 			if err = f.flushLocked(); err != nil {
@@ -46,7 +55,7 @@ func (f *File) commit(lines []byte, n int) error {
 			}
 		}
 		f.mu.Unlock()
-		return err
+		return pos, err
 	}
 	for !b.done {
 		if f.writing {
@@ -58,11 +67,14 @@ func (f *File) commit(lines []byte, n int) error {
 		f.flushLocked()
 	}
 	err = b.err
+	if f.sealer != nil {
+		pos.tree, pos.index, pos.ok = b.position(k)
+	}
 	f.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("audit log %s: %d record(s) not written: %w", f.path, n, err)
+		return pos, fmt.Errorf("audit log %s: %d record(s) not written: %w", f.path, n, err)
 	}
-	return nil
+	return pos, nil
 }
 
 // flushLocked writes (and with Sync, syncs) the pending lines as the writer:
@@ -79,6 +91,7 @@ func (f *File) flushLocked() error {
 		f.pending = make([]byte, 0, 2*bufferedFlushSize)
 	}
 	f.writing = true
+	f.segs = f.segs[:0]
 	f.mu.Unlock()
 	written, err := f.write(lines, f.durability == Sync)
 	lost := 0
@@ -91,6 +104,9 @@ func (f *File) flushLocked() error {
 	f.mu.Lock()
 	f.writing = false
 	b.done, b.err = true, err
+	if len(f.segs) > 0 {
+		b.segs = append(b.seg0[:0], f.segs...)
+	}
 	f.lastErr = err
 	if err != nil {
 		f.report(err, lost)

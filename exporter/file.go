@@ -57,11 +57,15 @@ type File struct {
 	errCounter metric.Int64Counter
 	lost       *report.Reporter
 	fallback   io.Writer
+	errorLog   func(error)
+	sealer     Sealer    // nil unless WithSealer
+	segs       []segment // where the current write's lines went; the writer's
 
 	mu      sync.Mutex
 	cond    sync.Cond // signalled when a write finishes
 	f       *os.File  // owned by the writer while writing is true
 	id      fileID
+	opened  bool // id is that of a file opened before
 	closed  bool
 	lastErr error
 	buf     []byte // Export's buffer
@@ -104,16 +108,17 @@ func NewFile(path string, opts ...FileOption) (*File, error) {
 		c.fallback = os.Stderr
 	}
 	f.fallback = c.fallback
+	f.sealer = c.sealer
+	f.errorLog = c.errorLog
+	if f.errorLog == nil {
+		f.errorLog = otel.Handle
+	}
 	f.cond.L = &f.mu
 	if err := checkPermissions(path); err != nil {
 		if c.strictPerms {
 			return nil, err
 		}
-		handle := c.errorLog
-		if handle == nil {
-			handle = otel.Handle
-		}
-		handle(fmt.Errorf("otelaudit: warning: %w", err))
+		f.errorLog(fmt.Errorf("otelaudit: warning: %w", err))
 	}
 	var err error
 	f.errCounter, err = c.mp.Meter(ScopeName).Int64Counter("otelaudit.file.write_errors",
@@ -137,7 +142,9 @@ const ScopeName = "github.com/otelaudit/otelaudit/exporter"
 // Path returns the path of the file.
 func (f *File) Path() string { return f.path }
 
-// open opens the path; f.mu is held or f is not shared yet.
+// open opens the path; f.mu is held, or the caller is the writer, or f is
+// not shared yet. When the file is another than the one opened before, the
+// sealer is told.
 func (f *File) open() error {
 	if err := os.MkdirAll(filepath.Dir(f.path), f.dirMode); err != nil {
 		return fmt.Errorf("audit log folder: %w", err)
@@ -151,7 +158,12 @@ func (f *File) open() error {
 		file.Close()
 		return fmt.Errorf("audit log: %w", err)
 	}
-	f.f, f.id = file, idOf(fi)
+	id := idOf(fi)
+	other := f.opened && !id.same(f.id)
+	f.f, f.id, f.opened = file, id, true
+	if other && f.sealer != nil {
+		f.rotated()
+	}
 	return nil
 }
 
@@ -191,10 +203,13 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 func (f *File) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	bp := linePool.Get().(*[]byte)
 	line := AppendLine((*bp)[:0], r, f.loc)
-	err := f.commit(line, 1)
+	pos, err := f.commit(line, 1)
 	*bp = line
 	if cap(line) <= 16<<10 {
 		linePool.Put(bp)
+	}
+	if pos.ok {
+		addPosition(r, pos.tree, pos.index)
 	}
 	receipt.FromContext(ctx).Set(err)
 	return nil
@@ -211,7 +226,7 @@ func (f *File) Export(ctx context.Context, records []sdklog.Record) error {
 	for i := range records {
 		buf = AppendLine(buf, &records[i], f.loc)
 	}
-	err := f.commit(buf, len(records))
+	_, err := f.commit(buf, len(records))
 	if cap(buf) <= 1<<20 {
 		f.mu.Lock()
 		f.buf = buf
@@ -320,6 +335,14 @@ func (f *File) shutdown() error {
 	f.idle()
 	if cerr := f.closeFile(); err == nil {
 		err = cerr
+	}
+	if f.sealer != nil {
+		if serr := f.sealer.Close(); serr != nil {
+			f.errorLog(serr)
+			if err == nil {
+				err = serr
+			}
+		}
 	}
 	f.lost.Flush()
 	if err != nil {

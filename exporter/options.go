@@ -30,6 +30,7 @@ type fileConfig struct {
 	fallback       io.Writer
 	noFallback     bool
 	strictPerms    bool
+	sealer         Sealer
 }
 
 // WithLocation sets the zone line times are written in: time.UTC (the

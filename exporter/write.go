@@ -18,9 +18,14 @@ import (
 // cut off again (ftruncate), and the retry starts with that line. When the
 // cut fails too, the file is marked torn and its next write begins with a
 // newline.
+//
+// With a sealer, the lines written are appended to it after each attempt,
+// before a retry may open another file; a part of a line that could not be
+// cut off is appended as a line of its own.
 func (f *File) write(b []byte, sync bool) (int, error) {
 	var err error
-	off := 0 // b[:off] is written
+	off := 0   // b[:off] is written
+	lines := 0 // lines of b[:off], with a sealer
 	for attempt := 0; attempt < 2 && off < len(b); attempt++ {
 		if attempt > 0 {
 			_ = f.closeFile()
@@ -34,6 +39,7 @@ func (f *File) write(b []byte, sync bool) (int, error) {
 			}
 			f.torn = false
 		}
+		from := off
 		for off < len(b) {
 			var n int
 			n, err = f.f.Write(b[off:])
@@ -44,8 +50,16 @@ func (f *File) write(b []byte, sync bool) (int, error) {
 		}
 		if err != nil {
 			start := bytes.LastIndexByte(b[:off], '\n') + 1
-			f.cutPartial(int64(off - start))
+			torn := f.cutPartial(int64(off - start))
+			if f.sealer != nil {
+				lines = f.seal(b[from:start], lines)
+				if torn {
+					f.sealFragment(b[start:off])
+				}
+			}
 			off = start
+		} else if f.sealer != nil {
+			lines = f.seal(b[from:off], lines)
 		}
 	}
 	if err == nil && sync {
@@ -64,15 +78,17 @@ func syncFile(file *os.File) error {
 }
 
 // cutPartial removes the last n bytes of the open file, the start of a line
-// whose write failed, or marks the file torn when it cannot.
-func (f *File) cutPartial(n int64) {
+// whose write failed, or marks the file torn when it cannot, and then
+// reports true.
+func (f *File) cutPartial(n int64) (torn bool) {
 	if n <= 0 {
-		return
+		return false
 	}
 	if fi, err := f.f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() >= n {
 		if f.f.Truncate(fi.Size()-n) == nil {
-			return
+			return false
 		}
 	}
 	f.torn, f.tornID = true, f.id
+	return true
 }

@@ -70,6 +70,37 @@ const (
 // the matched ServeMux pattern. It is not part of the Psono line.
 const Route attribute.Key = "http.route"
 
+// The attributes of a record's position in the sealed audit.log (see package
+// seal): with sealing on, the file exporter adds them to each record once its
+// line is written, so that the copy the forwarder sends carries them and a
+// backend can see gaps and duplicates. They are not part of the Psono line.
+const (
+	// LogTree is the number of the file in the seal chain, from 1: it grows
+	// by one at each rotation of audit.log.
+	LogTree attribute.Key = "audit.log.tree"
+	// LogIndex is the index of the record's line in that file, from 0 (the
+	// leaf index in the file's Merkle tree).
+	LogIndex attribute.Key = "audit.log.index"
+)
+
+// The attributes of an AUDIT_LOG_CHECKPOINT record, the forwarded copy of a
+// checkpoint of the sealed audit.log. Such a record also carries LogTree,
+// the file the checkpoint covers; it is forwarded, never written to
+// audit.log.
+const (
+	// CheckpointEvent is the event code of a checkpoint record.
+	CheckpointEvent = "AUDIT_LOG_CHECKPOINT"
+	// LogSize is the number of lines of the file the checkpoint covers.
+	LogSize attribute.Key = "audit.log.size"
+	// LogFile is the path of audit.log when the checkpoint was signed.
+	LogFile attribute.Key = "audit.log.file"
+	// LogCheckpoint is the checkpoint as an entry of a checkpoints file (a
+	// marker line and the signed note) : concatenated, the entries a
+	// backend received make a file "otelaudit verify" reads beside the
+	// host's logs.
+	LogCheckpoint attribute.Key = "audit.log.checkpoint"
+)
+
 // KwargAttr returns the attribute key for the kwarg name.
 func KwargAttr(name string) attribute.Key {
 	return attribute.Key(KwargAttrPrefix + name)

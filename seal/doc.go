@@ -23,6 +23,9 @@
 //
 // # Wiring it into the file exporter
 //
+// exporter.WithSealer does what follows, and otelaudit.New wires it when
+// LOGGING_AUDIT_SEAL_KEY is set:
+//
 //   - New(settings' LOGGING_AUDIT_SEAL_KEY, audit.log's path,
 //     WithCheckpointFunc(emit an AUDIT_LOG_CHECKPOINT record),
 //     WithErrorLog(otel.Handle)) after the file is opened.
