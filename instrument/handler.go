@@ -162,9 +162,11 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	defer rec.mu.Unlock()
 
 	success := status >= 200 && status < 300
-	var info *patternInfo
-	if r.Pattern != "" {
-		info = a.pattern(r.Pattern)
+	// The route: as the first SetRoute (a router adapter, Routes)
+	// reported it, else the pattern of the ServeMux wrapped directly.
+	info, direct := rec.route, false
+	if info == nil && r.Pattern != "" {
+		info, direct = a.pattern(r.Pattern), true
 	}
 	event := rec.event
 	if event == "" {
@@ -202,10 +204,17 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	// does not de-duplicate keys): a handler's kwarg replaces the route
 	// wildcard or the earlier kwarg of the same key.
 	kwargs := len(attrs)
-	if info != nil {
+	if direct {
 		for _, name := range info.wildcards {
 			attrs = setAttr(attrs, kwargs, info.kwargKeys[name], clip(r.PathValue(name), max))
 		}
+	}
+	for _, p := range rec.params {
+		key, ok := info.kwargKeys[p.Name]
+		if !ok {
+			key = psono.KwargAttr(psono.KwargName(p.Name))
+		}
+		attrs = setAttr(attrs, kwargs, key, clip(p.Value, max))
 	}
 	for _, k := range rec.kwargs {
 		key, ok := attribute.Key(""), false
@@ -217,8 +226,8 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 		}
 		attrs = setAttr(attrs, kwargs, key, clip(k.value, max))
 	}
-	if r.Pattern != "" {
-		attrs = append(attrs, attribute.String(string(psono.Route), clip(r.Pattern, max)))
+	if info != nil {
+		attrs = append(attrs, attribute.String(string(psono.Route), clip(info.route, max)))
 	}
 
 	var lr log.Record
