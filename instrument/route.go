@@ -101,3 +101,11 @@ func muxParams(info *patternInfo, r *http.Request) []Param {
 	}
 	return params
 }
+
+// ParamNames returns the names of a route template's parameters in
+// template order, as ParamName gives them ("/re/{id:[0-9]+}/{rest:.*}"
+// gives id and rest), for adapters of routers that hand the values over in
+// a map.
+func ParamNames(template string) []string {
+	return routeInfo("", template, false).wildcards
+}
