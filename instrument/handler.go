@@ -7,8 +7,10 @@
 // handler returns: the time, the logger, the client IP (Psono's rule, never
 // the raw X-Forwarded-For), the method, the decoded path without its query
 // string, success (2xx), the host name, the status code, the event, the user
-// and user id when the handler identified one, and the kwargs: every wildcard
-// of the matched ServeMux pattern plus those the handler added with AddKwarg.
+// and user id when the handler identified one, and the kwargs: every
+// parameter of the matched route (a ServeMux pattern, or what Routes or a
+// router adapter reported with SetRoute) plus those the handler added with
+// AddKwarg. Events that are not requests are recorded with a Recorder.
 // Requests that no route claims (404, 405) and handlers that panic (recorded
 // as 500) get their record too.
 //
@@ -39,13 +41,15 @@ const ScopeName = "github.com/otelaudit/otelaudit/instrument"
 // NewHandler returns h wrapped in the audit middleware and in otelhttp.
 //
 // A record's event is the one the handler set with SetEvent. Without one it
-// is derived from the matched ServeMux pattern: the pattern's method and path
-// segments in upper case, with characters other than letters and digits as
+// is derived from the request's route: the one a router adapter or Routes
+// reported with SetRoute, else the pattern of the ServeMux h (when h is
+// one) matched: the route's method and path segments (parameters by their
+// names) in upper case, with characters other than letters and digits as
 // '_', and the outcome suffix _SUCCESS for a 2xx status or _ERROR otherwise.
 // "GET /datastore/{datastore_id}/" gives GET_DATASTORE_DATASTORE_ID_SUCCESS,
-// "/" gives ROOT_SUCCESS, and a request no pattern matched (or a handler that
-// is not a ServeMux) gives REQUEST_SUCCESS or REQUEST_ERROR. The method of a
-// request is never part of a default event unless the pattern names it, so a
+// "/" gives ROOT_SUCCESS, and a request no route matched (or no route was
+// reported for) gives REQUEST_SUCCESS or REQUEST_ERROR. The method of a
+// request is never part of a default event unless the route names it, so a
 // client cannot invent event codes.
 //
 // The record's severity is INFO for a 2xx status and WARN otherwise, and it is
