@@ -76,7 +76,8 @@ func Run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 		Handler:           wire(NewAPI(), auditor),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	fmt.Fprintf(logw, "listening on http://%s (router %s)\n", ln.Addr(), *routerName)
+	fmt.Fprintf(logw, "router: %s\n", *routerName)
+	fmt.Fprintf(logw, "listening on http://%s\n", ln.Addr())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
