@@ -49,6 +49,7 @@ type Auditor struct {
 	queue    *forward.Queue
 	ownTP    *sdktrace.TracerProvider
 	handler  []instrument.Option
+	recorder *instrument.Recorder
 }
 
 type options struct {
@@ -280,6 +281,7 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 		a.handler = append(a.handler, instrument.WithTrustedIPHeaderOverwrite(h))
 	}
 	a.handler = append(a.handler, o.handlerOpts...)
+	a.recorder = instrument.NewRecorder(a.handler...)
 	return a, nil
 }
 
@@ -297,6 +299,17 @@ func newInstanceID() string {
 // instrument.NewHandler).
 func (a *Auditor) Handler(h http.Handler) http.Handler {
 	return instrument.NewHandler(h, a.handler...)
+}
+
+// Record writes an audit event that is not an HTTP request (a background
+// job, a scheduled task, an admin command) through the same pipeline as the
+// requests' records: the whitelist and blacklist, audit.log and forwarding.
+// Its line holds None for user_ip, req_method, req_url and status, and the
+// Auditor's host name (see instrument.Recorder.Record). Called with a
+// request's context it carries the request's trace and span ids. It returns
+// the error of a failed audit.log write (durability write or fsync).
+func (a *Auditor) Record(ctx context.Context, ev instrument.Event) error {
+	return a.recorder.Record(ctx, ev)
 }
 
 // LoggerProvider returns the provider the audit records are emitted to. It

@@ -7,8 +7,10 @@
 // handler returns: the time, the logger, the client IP (Psono's rule, never
 // the raw X-Forwarded-For), the method, the decoded path without its query
 // string, success (2xx), the host name, the status code, the event, the user
-// and user id when the handler identified one, and the kwargs: every wildcard
-// of the matched ServeMux pattern plus those the handler added with AddKwarg.
+// and user id when the handler identified one, and the kwargs: every
+// parameter of the matched route (a ServeMux pattern, or what Routes or a
+// router adapter reported with SetRoute) plus those the handler added with
+// AddKwarg. Events that are not requests are recorded with a Recorder.
 // Requests that no route claims (404, 405) and handlers that panic (recorded
 // as 500) get their record too.
 //
@@ -40,13 +42,15 @@ const ScopeName = "github.com/otelaudit/otelaudit/instrument"
 // NewHandler returns h wrapped in the audit middleware and in otelhttp.
 //
 // A record's event is the one the handler set with SetEvent. Without one it
-// is derived from the matched ServeMux pattern: the pattern's method and path
-// segments in upper case, with characters other than letters and digits as
+// is derived from the request's route: the one a router adapter or Routes
+// reported with SetRoute, else the pattern of the ServeMux h (when h is
+// one) matched: the route's method and path segments (parameters by their
+// names) in upper case, with characters other than letters and digits as
 // '_', and the outcome suffix _SUCCESS for a 2xx status or _ERROR otherwise.
 // "GET /datastore/{datastore_id}/" gives GET_DATASTORE_DATASTORE_ID_SUCCESS,
-// "/" gives ROOT_SUCCESS, and a request no pattern matched (or a handler that
-// is not a ServeMux) gives REQUEST_SUCCESS or REQUEST_ERROR. The method of a
-// request is never part of a default event unless the pattern names it, so a
+// "/" gives ROOT_SUCCESS, and a request no route matched (or no route was
+// reported for) gives REQUEST_SUCCESS or REQUEST_ERROR. The method of a
+// request is never part of a default event unless the route names it, so a
 // client cannot invent event codes.
 //
 // The record's severity is INFO for a 2xx status and WARN otherwise, and it is
@@ -167,9 +171,11 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	defer rec.mu.Unlock()
 
 	success := status >= 200 && status < 300
-	var info *patternInfo
-	if r.Pattern != "" {
-		info = a.pattern(r.Pattern)
+	// The route: as the first SetRoute (a router adapter, Routes)
+	// reported it, else the pattern of the ServeMux wrapped directly.
+	info, direct := rec.route, false
+	if info == nil && r.Pattern != "" {
+		info, direct = a.pattern(r.Pattern), true
 	}
 	event := rec.event
 	if event == "" {
@@ -207,10 +213,17 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	// does not de-duplicate keys): a handler's kwarg replaces the route
 	// wildcard or the earlier kwarg of the same key.
 	kwargs := len(attrs)
-	if info != nil {
+	if direct {
 		for _, name := range info.wildcards {
 			attrs = setAttr(attrs, kwargs, info.kwargKeys[name], clip(r.PathValue(name), max))
 		}
+	}
+	for _, p := range rec.params {
+		key, ok := info.kwargKeys[p.Name]
+		if !ok {
+			key = psono.KwargAttr(psono.KwargName(p.Name))
+		}
+		attrs = setAttr(attrs, kwargs, key, clip(p.Value, max))
 	}
 	for _, k := range rec.kwargs {
 		key, ok := attribute.Key(""), false
@@ -222,8 +235,8 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 		}
 		attrs = setAttr(attrs, kwargs, key, clip(k.value, max))
 	}
-	if r.Pattern != "" {
-		attrs = append(attrs, attribute.String(string(psono.Route), clip(r.Pattern, max)))
+	if info != nil {
+		attrs = append(attrs, attribute.String(string(psono.Route), clip(info.route, max)))
 	}
 
 	var lr log.Record

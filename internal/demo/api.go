@@ -1,4 +1,7 @@
-package main
+// Package demo is the otelaudit demo: a small in-memory Psono API and the
+// server around it, shared by examples/server (ServeMux) and
+// examples/routers (chi, gorilla/mux, gin, echo; its own module).
+package demo
 
 import (
 	"crypto/rand"
@@ -29,9 +32,11 @@ type session struct {
 	activated bool
 }
 
-// api is the demo's in-memory Psono API. It serves the routes of the example
-// session of Psono's audit-log documentation.
-type api struct {
+// API is the demo's in-memory Psono API. It serves the routes of the example
+// session of Psono's audit-log documentation. Its handlers read path
+// parameters with r.PathValue; a router other than ServeMux sets them with
+// r.SetPathValue (see Route).
+type API struct {
 	users      map[string]*user
 	datastores []datastore
 	shares     []share
@@ -40,10 +45,11 @@ type api struct {
 	sessions map[string]*session
 }
 
-func newAPI() *api {
+// NewAPI returns the API with its two demo users.
+func NewAPI() *API {
 	demo1 := &user{"demo1@example.com", "demo1", "4d1d1a2e-0f57-4a3c-9f0c-5c3a4b8b2f10"}
 	demo2 := &user{"demo2@example.com", "demo2", "ba504938-9a23-4162-867f-6840c301bc20"}
-	return &api{
+	return &API{
 		users: map[string]*user{demo1.name: demo1, demo2.name: demo2},
 		datastores: []datastore{
 			{"bed4572d-6a28-4c00-94c2-dd45322de1d0", demo2.id, "password"},
@@ -58,18 +64,34 @@ func newAPI() *api {
 	}
 }
 
-// routes returns the demo's ServeMux.
-func (a *api) routes() *http.ServeMux {
+// A Route is one route of the demo: its method, its path with {name}
+// parameters as ServeMux writes them, and its handler.
+type Route struct {
+	Method, Path string
+	Handler      http.HandlerFunc
+}
+
+// Routes returns the demo's routes, in the order of the seed session.
+func (a *API) Routes() []Route {
+	return []Route{
+		{"GET", "/info/", a.Info},
+		{"POST", "/authentication/login/", a.Login},
+		{"POST", "/authentication/activate-token/", a.ActivateToken},
+		{"GET", "/user/status/", a.Status},
+		{"GET", "/datastore/", a.ListDatastores},
+		{"GET", "/datastore/{datastore_id}/", a.ReadDatastore},
+		{"GET", "/share/right/", a.ShareRights},
+		{"GET", "/share/{share_id}/", a.ReadShare},
+		{"GET", "/healthcheck/", a.Healthcheck},
+	}
+}
+
+// ServeMux returns the demo's routes on a ServeMux.
+func (a *API) ServeMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /info/", a.info)
-	mux.HandleFunc("POST /authentication/login/", a.login)
-	mux.HandleFunc("POST /authentication/activate-token/", a.activateToken)
-	mux.HandleFunc("GET /user/status/", a.status)
-	mux.HandleFunc("GET /datastore/", a.listDatastores)
-	mux.HandleFunc("GET /datastore/{datastore_id}/", a.readDatastore)
-	mux.HandleFunc("GET /share/right/", a.shareRights)
-	mux.HandleFunc("GET /share/{share_id}/", a.readShare)
-	mux.HandleFunc("GET /healthcheck/", a.healthcheck)
+	for _, rt := range a.Routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Path, rt.Handler)
+	}
 	return mux
 }
 
@@ -88,13 +110,13 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func (a *api) info(w http.ResponseWriter, r *http.Request) {
+func (a *API) Info(w http.ResponseWriter, r *http.Request) {
 	instrument.SetLogger(r.Context(), "restapi.views.info")
 	instrument.SetEvent(r.Context(), "READ_INFO_SUCCESS")
 	reply(w, http.StatusOK, map[string]string{"api": "otelaudit demo", "version": "1"})
 }
 
-func (a *api) login(w http.ResponseWriter, r *http.Request) {
+func (a *API) Login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	instrument.SetLogger(ctx, "restapi.views.login")
 	var req struct {
@@ -122,7 +144,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 
 // session returns the session of the request's "Authorization: Token ..."
 // header, or nil.
-func (a *api) session(r *http.Request) *session {
+func (a *API) session(r *http.Request) *session {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Token ")
 	if !ok {
 		return nil
@@ -134,7 +156,7 @@ func (a *api) session(r *http.Request) *session {
 
 // authenticated returns the user of an activated session. Otherwise it
 // answers 401 with the event action+"_ERROR" and returns nil.
-func (a *api) authenticated(w http.ResponseWriter, r *http.Request, logger, action string) *user {
+func (a *API) authenticated(w http.ResponseWriter, r *http.Request, logger, action string) *user {
 	instrument.SetLogger(r.Context(), logger)
 	s := a.session(r)
 	if s == nil || !s.activated {
@@ -146,7 +168,7 @@ func (a *api) authenticated(w http.ResponseWriter, r *http.Request, logger, acti
 	return s.user
 }
 
-func (a *api) activateToken(w http.ResponseWriter, r *http.Request) {
+func (a *API) ActivateToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	instrument.SetLogger(ctx, "restapi.views.activate_token")
 	s := a.session(r)
@@ -164,7 +186,7 @@ func (a *api) activateToken(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]string{"user": s.user.name, "user_id": s.user.id})
 }
 
-func (a *api) status(w http.ResponseWriter, r *http.Request) {
+func (a *API) Status(w http.ResponseWriter, r *http.Request) {
 	u := a.authenticated(w, r, "restapi.views.status", "READ_STATUS")
 	if u == nil {
 		return
@@ -173,7 +195,7 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]any{"unaccepted_shares_count": 0})
 }
 
-func (a *api) listDatastores(w http.ResponseWriter, r *http.Request) {
+func (a *API) ListDatastores(w http.ResponseWriter, r *http.Request) {
 	u := a.authenticated(w, r, "restapi.views.datastore", "LIST_ALL_DATASTORES")
 	if u == nil {
 		return
@@ -188,7 +210,7 @@ func (a *api) listDatastores(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]any{"datastores": list})
 }
 
-func (a *api) readDatastore(w http.ResponseWriter, r *http.Request) {
+func (a *API) ReadDatastore(w http.ResponseWriter, r *http.Request) {
 	u := a.authenticated(w, r, "restapi.views.datastore", "LIST_DATASTORE")
 	if u == nil {
 		return
@@ -211,7 +233,7 @@ func (a *api) readDatastore(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusNotFound, map[string]string{"detail": "No such datastore."})
 }
 
-func (a *api) shareRights(w http.ResponseWriter, r *http.Request) {
+func (a *API) ShareRights(w http.ResponseWriter, r *http.Request) {
 	u := a.authenticated(w, r, "restapi.views.share_right", "READ_GROUP_SHARE_RIGHTS")
 	if u == nil {
 		return
@@ -220,7 +242,7 @@ func (a *api) shareRights(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]any{"share_rights": []string{}})
 }
 
-func (a *api) readShare(w http.ResponseWriter, r *http.Request) {
+func (a *API) ReadShare(w http.ResponseWriter, r *http.Request) {
 	u := a.authenticated(w, r, "restapi.views.share", "READ_SHARE")
 	if u == nil {
 		return
@@ -243,7 +265,7 @@ func (a *api) readShare(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusNotFound, map[string]string{"detail": "No such share."})
 }
 
-func (a *api) healthcheck(w http.ResponseWriter, r *http.Request) {
+func (a *API) Healthcheck(w http.ResponseWriter, r *http.Request) {
 	instrument.SetLogger(r.Context(), "restapi.views.health_check")
 	instrument.SetEvent(r.Context(), "CHECK_HEALTH_SUCCESS")
 	reply(w, http.StatusOK, map[string]bool{"db_read": true, "db_sync": true, "time_sync": true})

@@ -1,0 +1,60 @@
+package otelauditgin_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/otelaudit/otelaudit"
+	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/instrument/otelauditgin"
+	"github.com/otelaudit/otelaudit/internal/routertest"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+func standardRouter(r gin.IRouter) {
+	r.GET("/items/:id/", func(c *gin.Context) {
+		instrument.SetUser(c, "demo", "7") // the *gin.Context itself
+		instrument.AddKwarg(c, "note", "x")
+		instrument.AddKwargValue(c, "ratio", 1.0)
+	})
+	r.DELETE("/items/:id/", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	r.GET("/secret/", func(c *gin.Context) {
+		instrument.SetEvent(c, "READ_SECRET_ERROR")
+		c.AbortWithStatus(http.StatusUnauthorized)
+	})
+	r.GET("/forbidden/:id/", func(c *gin.Context) { c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "no"}) })
+	r.GET("/panic/", func(c *gin.Context) { panic("boom") })
+	r.GET("/re/:id", func(c *gin.Context) {})
+	r.GET("/files/*filepath", func(c *gin.Context) {})
+}
+
+func TestGin(t *testing.T) {
+	std := routertest.Standard("GET_FILES_FILEPATH_SUCCESS", "filepath", "/a/b.txt")
+	tests := []struct {
+		name  string
+		wire  func(a *otelaudit.Auditor) http.Handler
+		cases []routertest.Case
+	}{
+		{"gin.Recovery", func(a *otelaudit.Auditor) http.Handler {
+			r := gin.New()
+			r.HandleMethodNotAllowed = true
+			r.Use(otelauditgin.Middleware(), gin.Recovery())
+			standardRouter(r)
+			return a.Handler(r)
+		}, std},
+		{"no recovery, ContextWithFallback, group", func(a *otelaudit.Auditor) http.Handler {
+			r := gin.New()
+			r.HandleMethodNotAllowed = true
+			r.ContextWithFallback = true
+			r.Use(otelauditgin.Middleware())
+			standardRouter(r.Group("/"))
+			return a.Handler(r)
+		}, std},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { routertest.Run(t, tt.wire, tt.cases) })
+	}
+}

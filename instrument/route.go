@@ -1,0 +1,111 @@
+package instrument
+
+import (
+	"context"
+	"net/http"
+)
+
+// A Param is a route parameter as a router matched it: its name in the
+// route template (ParamName cleans it: "id:[0-9]+" and ":id" give "id", "*"
+// gives "path") and the value the request's path gave it.
+type Param struct {
+	Name, Value string
+}
+
+// SetRoute reports the route that serves the request of ctx: the method
+// the route was registered for ("" when it serves every method), its
+// template as the router writes it ("/datastore/{datastore_id}/",
+// "/re/{id:[0-9]+}", "/files/*", "/share/:share_id/") and its parameters in
+// template order. Router adapters call it; handlers need not. The record's
+// default event is then derived from method and template (see NewHandler)
+// and each parameter becomes a kwarg, named as ParamName gives.
+//
+// Only the first report of a request counts, so the innermost router, which
+// reports first (every adapter reports when its router returns), wins over
+// the routers around it. A method other than GET, HEAD, POST, PUT, PATCH,
+// DELETE, CONNECT, OPTIONS and TRACE is dropped (never part of an event),
+// and an empty template reports nothing: events come from the router's
+// templates, never from what a client sent.
+func SetRoute(ctx context.Context, method, template string, params ...Param) {
+	r := recordOf(ctx, "SetRoute")
+	if r == nil || template == "" {
+		return
+	}
+	if !standardMethod(method) {
+		method = ""
+	}
+	r.setRoute(routeInfo(method, template, false), params)
+}
+
+func (r *record) setRoute(info *patternInfo, params []Param) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.route != nil {
+		return
+	}
+	r.route = info
+	r.params = make([]Param, len(params))
+	for i, p := range params {
+		r.params[i] = Param{ParamName(p.Name), p.Value}
+	}
+}
+
+func standardMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// Routes wraps h, a ServeMux (or any handler that sets Request.Pattern and
+// the path values on the request it is given), so that the route it matched
+// reaches the request's audit record however the request travelled to it:
+// behind middleware that passes on r.WithContext(...), behind
+// http.StripPrefix, as a mux nested in another. When h returns (or panics)
+// Routes reports the matched pattern and each of its wildcards, with their
+// values, as SetRoute does. Wrap the mux itself, innermost:
+//
+//	auditor.Handler(authenticate(instrument.Routes(mux)))
+//
+// The ServeMux that NewHandler (Auditor.Handler) wraps directly needs no
+// Routes.
+func Routes(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer reportPattern(r)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func reportPattern(r *http.Request) {
+	if r.Pattern == "" {
+		return // no route matched: 404, 405
+	}
+	rec := recordOf(r.Context(), "Routes")
+	if rec == nil {
+		return
+	}
+	info := routeInfo("", r.Pattern, true)
+	rec.setRoute(info, muxParams(info, r))
+}
+
+// muxParams returns the wildcards of a ServeMux pattern with their values.
+func muxParams(info *patternInfo, r *http.Request) []Param {
+	if len(info.wildcards) == 0 {
+		return nil
+	}
+	params := make([]Param, len(info.wildcards))
+	for i, name := range info.wildcards {
+		params[i] = Param{name, r.PathValue(name)}
+	}
+	return params
+}
+
+// ParamNames returns the names of a route template's parameters in
+// template order, as ParamName gives them ("/re/{id:[0-9]+}/{rest:.*}"
+// gives id and rest), for adapters of routers that hand the values over in
+// a map.
+func ParamNames(template string) []string {
+	return routeInfo("", template, false).wildcards
+}
