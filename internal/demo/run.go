@@ -34,6 +34,13 @@ func ServeMux(api *API, auditor *otelaudit.Auditor) http.Handler {
 // the server accepts connections.
 func Run(ctx context.Context, args []string, logw io.Writer, ready chan<- string,
 	routers map[string]Wire, other, fallbackSettings string) error {
+	// SIGHUP is caught before anything else: its default action ends the
+	// process, and logrotate may send it at any moment. One that arrives
+	// before the audit log is open is answered by a reopen later.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(logw)
 	settingsPath := fs.String("settings", "", "Psono settings.yaml (default: Psono's lookup, then "+fallbackSettings+")")
@@ -75,6 +82,9 @@ func Run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	srv := &http.Server{
 		Handler:           wire(NewAPI(), auditor),
 		ReadHeaderTimeout: 10 * time.Second,
+		// "OPTIONS *" reaches the audited handler (and gets its line)
+		// instead of net/http's own answer.
+		DisableGeneralOptionsHandler: true,
 	}
 	fmt.Fprintf(logw, "router: %s\n", *routerName)
 	fmt.Fprintf(logw, "listening on http://%s\n", ln.Addr())
@@ -82,9 +92,6 @@ func Run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 		ready <- ln.Addr().String()
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for range hup {
 			if err := auditor.Reopen(); err != nil {
@@ -105,7 +112,12 @@ func Run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	if serr := srv.Shutdown(sctx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("shutting down: %w", serr))
 	}
-	if aerr := auditor.Shutdown(sctx); aerr != nil {
+	// The auditor gets a bounded context of its own: a drain that used up
+	// the server's must not cut the forwarder's (audit.log is written
+	// whatever the context says).
+	actx, acancel := context.WithTimeout(context.Background(), *forwardTimeout+time.Second)
+	defer acancel()
+	if aerr := auditor.Shutdown(actx); aerr != nil {
 		err = errors.Join(err, fmt.Errorf("flushing audit log: %w", aerr))
 	}
 	if errors.Is(err, http.ErrServerClosed) {
