@@ -1,0 +1,32 @@
+package instrument
+
+import (
+	"testing"
+)
+
+func TestParsePattern(t *testing.T) {
+	tests := []struct {
+		pattern, event string
+		wildcards      []string
+	}{
+		{"GET /datastore/{datastore_id}/", "GET_DATASTORE_DATASTORE_ID", []string{"datastore_id"}},
+		{"/info/", "INFO", nil},
+		{"/", "ROOT", nil},
+		{"GET /", "GET_ROOT", nil},
+		{"POST example.com/authentication/activate-token/", "POST_AUTHENTICATION_ACTIVATE_TOKEN", nil},
+		{"GET /files/{path...}", "GET_FILES_PATH", []string{"path"}},
+		{"GET /a/{x}/b/{y}/{$}", "GET_A_X_B_Y", []string{"x", "y"}},
+	}
+	for _, tt := range tests {
+		info := parsePattern(tt.pattern)
+		if info.event != tt.event || len(info.wildcards) != len(tt.wildcards) {
+			t.Errorf("parsePattern(%q) = %s %v, want %s %v", tt.pattern, info.event, info.wildcards, tt.event, tt.wildcards)
+			continue
+		}
+		for i := range tt.wildcards {
+			if info.wildcards[i] != tt.wildcards[i] {
+				t.Errorf("parsePattern(%q) wildcards = %v, want %v", tt.pattern, info.wildcards, tt.wildcards)
+			}
+		}
+	}
+}
