@@ -4,6 +4,8 @@ go 1.26.0
 
 require github.com/otelaudit/otelaudit v0.0.0
 
+require golang.org/x/mod v0.43.0 // indirect
+
 require (
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
