@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -63,7 +64,16 @@ func (f *File) commit(lines []byte, n int) (pos position, err error) {
 			continue
 		}
 		// No write is in progress, so b is f.batch: write it with every
-		// line that joined it.
+		// line that joined it. First let the goroutines that are ready to
+		// run have their turn (a write in progress to the others, so they
+		// queue their lines): on few CPUs, concurrent requests seldom
+		// reach this point at the same moment otherwise, and each would
+		// pay a write of its own.
+		f.writing = true
+		f.mu.Unlock()
+		runtime.Gosched()
+		f.mu.Lock()
+		f.writing = false
 		f.flushLocked()
 	}
 	err = b.err

@@ -65,7 +65,8 @@ type File struct {
 	cond    sync.Cond // signalled when a write finishes
 	f       *os.File  // owned by the writer while writing is true
 	id      fileID
-	opened  bool // id is that of a file opened before
+	watch   watch // whether the path may name another file than f; the writer's
+	opened  bool  // id is that of a file opened before
 	closed  bool
 	lastErr error
 	buf     []byte // Export's buffer
@@ -142,9 +143,9 @@ const ScopeName = "github.com/otelaudit/otelaudit/exporter"
 // Path returns the path of the file.
 func (f *File) Path() string { return f.path }
 
-// open opens the path; f.mu is held, or the caller is the writer, or f is
-// not shared yet. When the file is another than the one opened before, the
-// sealer is told.
+// open opens the path and watches it; f.mu is held, or the caller is the
+// writer, or f is not shared yet. When the file is another than the one
+// opened before, the sealer is told.
 func (f *File) open() error {
 	if err := os.MkdirAll(filepath.Dir(f.path), f.dirMode); err != nil {
 		return fmt.Errorf("audit log folder: %w", err)
@@ -161,6 +162,7 @@ func (f *File) open() error {
 	id := idOf(fi)
 	other := f.opened && !id.same(f.id)
 	f.f, f.id, f.opened = file, id, true
+	f.watch.start(f.path)
 	if other && f.sealer != nil {
 		f.rotated()
 	}
@@ -178,13 +180,18 @@ func (f *File) closeFile() error {
 		err = cerr
 	}
 	f.f = nil
+	f.watch.stop()
 	return err
 }
 
 // current makes sure f.f is open and still the file at the path; f.mu is
-// held, or the caller is the writer.
+// held, or the caller is the writer. The path is checked (a stat) only when
+// the watch says it may have changed (see watch).
 func (f *File) current() error {
 	if f.f != nil {
+		if !f.watch.changed() {
+			return nil
+		}
 		if id, err := statID(f.path); err == nil && id.same(f.id) {
 			return nil
 		}
