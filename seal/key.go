@@ -37,6 +37,12 @@ func WriteKeyFiles(dir, name string) (keyPath, pubPath string, err error) {
 	if err != nil {
 		return "", "", err
 	}
+	if dir != "" {
+		// A missing folder is made, private: it holds a private key.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", "", fmt.Errorf("seal: key folder: %w", err)
+		}
+	}
 	keyPath = filepath.Join(dir, name+".key")
 	pubPath = filepath.Join(dir, name+".pub")
 	for _, p := range []string{keyPath, pubPath} {

@@ -68,6 +68,14 @@ func TestKeyFiles(t *testing.T) {
 	if _, _, err := LoadSigner(pubPath); err == nil {
 		t.Error("LoadSigner accepted a public key")
 	}
+	// A missing folder is made, private.
+	sub := filepath.Join(dir, "new", "keys")
+	if _, _, err := WriteKeyFiles(sub, "test-audit"); err != nil {
+		t.Fatalf("WriteKeyFiles into a missing folder: %v", err)
+	}
+	if fi, err := os.Stat(sub); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("key folder: %v, %v; want mode 0700", fi, err)
+	}
 }
 
 // TestRestart: a service that stops (cleanly or not) and starts again
