@@ -14,6 +14,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/otelaudit/otelaudit/internal/collectortest"
+	"github.com/otelaudit/otelaudit/internal/demo/demotest"
 	"github.com/otelaudit/otelaudit/internal/metrictest"
 	"github.com/otelaudit/otelaudit/internal/seed"
 	"github.com/otelaudit/otelaudit/internal/vlogstest"
@@ -211,19 +212,19 @@ func TestForwardDemoSession(t *testing.T) {
 			c := collectortest.Start(t, collectorConfig(t, "otlp-to-backend.yaml"),
 				collectortest.WithExporters("logs", "file"))
 			forwardTo(t, c, protocol)
-			base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
-			cl := &client{t: t, base: base, xff: "10.10.10.145"}
-			seedSession(cl)
-			cl.token = ""
-			cl.do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "wrong"})
-			cl.do("GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil)
+			base, logPath, stop := demotest.Start(t, run, "NUM_PROXIES: 1\n")
+			cl := &demotest.Client{T: t, Base: base, XFF: "10.10.10.145"}
+			demotest.SeedSession(cl)
+			cl.Token = ""
+			cl.Do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "wrong"})
+			cl.Do("GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil)
 			for _, p := range hostilePaths {
-				cl.do("GET", p, nil)
+				cl.Do("GET", p, nil)
 			}
 			if err := stop(); err != nil {
 				t.Fatalf("demo shutdown: %v", err)
 			}
-			lines := readLines(t, logPath)
+			lines := demotest.Lines(t, logPath)
 			if want := len(seed.Lines) + 2 + len(hostilePaths); len(lines) != want {
 				t.Fatalf("audit.log has %d lines, want %d", len(lines), want)
 			}
@@ -260,19 +261,19 @@ func TestForwardCollectorOutage(t *testing.T) {
 	c := collectortest.Start(t, collectorConfig(t, "otlp-to-backend.yaml"),
 		collectortest.WithExporters("logs", "file"))
 	forwardTo(t, c, "http/protobuf")
-	base, logPath, stop := demoWith(t, "", "-forward-shutdown-timeout", "1s")
-	cl := &client{t: t, base: base}
+	base, logPath, stop := demotest.Start(t, run, "", "-forward-shutdown-timeout", "1s")
+	cl := &demotest.Client{T: t, Base: base}
 
 	const perPhase = 40
 	sent := 0
 	phase := func(name string) {
 		for i := range perPhase {
 			path := fmt.Sprintf("/%s/%d", name, i)
-			cl.do("GET", path, nil)
+			cl.Do("GET", path, nil)
 			sent++
 			// Durability "write": the line is in audit.log before the
 			// response, collector or not.
-			lines := readLines(t, logPath)
+			lines := demotest.Lines(t, logPath)
 			if len(lines) != sent {
 				t.Fatalf("after %d responses audit.log has %d lines", sent, len(lines))
 			}
@@ -316,7 +317,7 @@ func TestForwardCollectorOutage(t *testing.T) {
 	}
 
 	const total = 4 * perPhase
-	lines := readLines(t, logPath)
+	lines := demotest.Lines(t, logPath)
 	if len(lines) != total {
 		t.Fatalf("audit.log has %d lines, want %d", len(lines), total)
 	}
@@ -361,20 +362,20 @@ func TestForwardToVictoriaLogs(t *testing.T) {
 	c := collectortest.Start(t, collectorConfig(t, "otlp-to-backend.yaml"),
 		collectortest.WithEnv("BACKEND_OTLP_ENDPOINT", vl.OTLPEndpoint))
 	forwardTo(t, c, "http/protobuf")
-	base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
-	cl := &client{t: t, base: base, xff: "10.10.10.145"}
-	seedSession(cl)
-	cl.token = ""
-	cl.do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "wrong"})
-	other := &client{t: t, base: base, xff: "10.10.10.146"}
-	_, out := other.do("POST", "/authentication/login/", map[string]string{"username": "demo1@example.com", "password": "demo1"})
-	other.token, _ = out["token"].(string)
-	other.do("POST", "/authentication/activate-token/", nil)
-	other.do("GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil) // someone else's: 403
+	base, logPath, stop := demotest.Start(t, run, "NUM_PROXIES: 1\n")
+	cl := &demotest.Client{T: t, Base: base, XFF: "10.10.10.145"}
+	demotest.SeedSession(cl)
+	cl.Token = ""
+	cl.Do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "wrong"})
+	other := &demotest.Client{T: t, Base: base, XFF: "10.10.10.146"}
+	_, out := other.Do("POST", "/authentication/login/", map[string]string{"username": "demo1@example.com", "password": "demo1"})
+	other.Token, _ = out["token"].(string)
+	other.Do("POST", "/authentication/activate-token/", nil)
+	other.Do("GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil) // someone else's: 403
 	if err := stop(); err != nil {
 		t.Fatalf("demo shutdown: %v", err)
 	}
-	lines := readLines(t, logPath)
+	lines := demotest.Lines(t, logPath)
 	vl.WaitQuery(t, "*", len(lines), time.Minute)
 
 	queries := []struct {
@@ -437,20 +438,20 @@ func rowMatches(row, want map[string]string) bool {
 // OTLP forwarding would have sent.
 func TestFilelogReadsDemoAuditLog(t *testing.T) {
 	skipShortCollector(t)
-	base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
-	cl := &client{t: t, base: base, xff: "10.10.10.145"}
-	seedSession(cl)
-	cl.token = ""
-	cl.do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "wrong"})
+	base, logPath, stop := demotest.Start(t, run, "NUM_PROXIES: 1\n")
+	cl := &demotest.Client{T: t, Base: base, XFF: "10.10.10.145"}
+	demotest.SeedSession(cl)
+	cl.Token = ""
+	cl.Do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "wrong"})
 	for _, p := range hostilePaths {
-		cl.do("GET", p, nil)
+		cl.Do("GET", p, nil)
 	}
-	cl.xff = "203.0.113.7, 10.10.10.145" // a client-set entry ahead of the proxy's
-	cl.do("GET", "/info/", nil)
+	cl.XFF = "203.0.113.7, 10.10.10.145" // a client-set entry ahead of the proxy's
+	cl.Do("GET", "/info/", nil)
 	if err := stop(); err != nil {
 		t.Fatalf("demo shutdown: %v", err)
 	}
-	lines := readLines(t, logPath)
+	lines := demotest.Lines(t, logPath)
 
 	c := collectortest.Start(t, collectorConfig(t, "filelog-psono.yaml"),
 		collectortest.WithEnv("PSONO_AUDIT_LOG", logPath),

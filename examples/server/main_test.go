@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,147 +9,24 @@ import (
 	"testing"
 
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/demo/demotest"
 	"github.com/otelaudit/otelaudit/internal/seed"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
-// demo runs the demo server in-process on a loopback port with the given
-// settings and returns its base URL, the audit.log path and a stop function
-// that shuts it down (flushing every record) and returns run's error.
-func demo(t *testing.T, settings string) (base, logPath string, stop func() error) {
-	t.Helper()
-	return demoWith(t, settings)
-}
-
-// demoWith is demo with extra command-line arguments for the server.
-func demoWith(t *testing.T, settings string, args ...string) (base, logPath string, stop func() error) {
-	t.Helper()
-	dir := t.TempDir()
-	logDir := filepath.Join(dir, "log")
-	settingsPath := filepath.Join(dir, "settings.yaml")
-	text := "LOGGING_AUDIT: True\nLOGGING_AUDIT_FOLDER: " + logDir + "\n" + settings
-	if err := os.WriteFile(settingsPath, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"-settings", settingsPath, "-listen", "127.0.0.1:0"}, args...), io.Discard, ready)
-	}()
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		cancel()
-		t.Fatalf("demo server did not start: %v", err)
-	}
-	stopped := false
-	stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() { _ = stop() })
-	return base, filepath.Join(logDir, "audit.log"), stop
-}
-
-type client struct {
-	t     *testing.T
-	base  string
-	token string
-	xff   string
-}
-
-func (c *client) do(method, path string, body any) (int, map[string]any) {
-	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Token "+c.token)
-	}
-	if c.xff != "" {
-		req.Header.Set("X-Forwarded-For", c.xff)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
-}
-
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-}
-
 var isoTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$`)
-
-// seedSession replays the example session of Psono's audit-log
-// documentation through c (which should send X-Forwarded-For 10.10.10.145
-// to a demo with NUM_PROXIES 1) and returns the token id of the login.
-func seedSession(c *client) (tokenID string) {
-	c.t.Helper()
-	steps := []struct {
-		method, path string
-		body         any
-	}{
-		{"GET", "/info/", nil},
-		{"POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "demo2"}},
-		{"POST", "/authentication/activate-token/", nil},
-		{"GET", "/user/status/", nil},
-		{"GET", "/datastore/", nil},
-		{"GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil},
-		{"GET", "/share/right/", nil},
-		{"GET", "/share/de10070a-e836-4fb7-838c-89a85486c7c5/", nil},
-	}
-	for _, s := range steps {
-		code, out := c.do(s.method, s.path, s.body)
-		if code != http.StatusOK {
-			c.t.Fatalf("%s %s = %d, want 200", s.method, s.path, code)
-		}
-		if tok, ok := out["token"].(string); ok {
-			c.token, tokenID = tok, out["token_id"].(string)
-		}
-	}
-	// The health check comes from the host itself, with no proxy header.
-	xff, token := c.xff, c.token
-	c.xff, c.token = "", ""
-	if code, _ := c.do("GET", "/healthcheck/", nil); code != http.StatusOK {
-		c.t.Fatalf("healthcheck = %d", code)
-	}
-	c.xff, c.token = xff, token
-	return tokenID
-}
 
 // TestSeedSession replays the example session of Psono's audit-log
 // documentation against the demo and compares the lines with the
 // documented ones: identical except the time, the host name and the token id.
 func TestSeedSession(t *testing.T) {
-	base, logPath, stop := demo(t, "NUM_PROXIES: 1\n")
-	tokenID := seedSession(&client{t: t, base: base, xff: "10.10.10.145"})
+	base, logPath, stop := demotest.Start(t, run, "NUM_PROXIES: 1\n")
+	tokenID := demotest.SeedSession(&demotest.Client{T: t, Base: base, XFF: "10.10.10.145"})
 	if err := stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 
-	got := readLines(t, logPath)
+	got := demotest.Lines(t, logPath)
 	if len(got) != len(seed.Lines) {
 		t.Fatalf("audit.log has %d lines, want %d:\n%s", len(got), len(seed.Lines), strings.Join(got, "\n"))
 	}
@@ -185,8 +58,8 @@ func TestSeedSession(t *testing.T) {
 // TestErrorsAndUnrouted checks the demo's refusals and the requests no route
 // claims: each gets exactly one line with the right status and event.
 func TestErrorsAndUnrouted(t *testing.T) {
-	base, logPath, stop := demo(t, "")
-	c := &client{t: t, base: base}
+	base, logPath, stop := demotest.Start(t, run, "")
+	c := &demotest.Client{T: t, Base: base}
 	want := []struct {
 		method, path, token string
 		body                any
@@ -200,23 +73,23 @@ func TestErrorsAndUnrouted(t *testing.T) {
 		{"DELETE", "/info/", "", nil, 405, "REQUEST_ERROR"},
 	}
 	for _, w := range want {
-		c.token = w.token
-		if code, _ := c.do(w.method, w.path, w.body); code != w.status {
+		c.Token = w.token
+		if code, _ := c.Do(w.method, w.path, w.body); code != w.status {
 			t.Errorf("%s %s = %d, want %d", w.method, w.path, code, w.status)
 		}
 	}
 	// Someone else's datastore: demo1 logs in and reads demo2's.
-	c.token = ""
-	_, out := c.do("POST", "/authentication/login/", map[string]string{"username": "demo1@example.com", "password": "demo1"})
-	c.token = out["token"].(string)
-	c.do("POST", "/authentication/activate-token/", nil)
-	if code, _ := c.do("GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil); code != 403 {
+	c.Token = ""
+	_, out := c.Do("POST", "/authentication/login/", map[string]string{"username": "demo1@example.com", "password": "demo1"})
+	c.Token = out["token"].(string)
+	c.Do("POST", "/authentication/activate-token/", nil)
+	if code, _ := c.Do("GET", "/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/", nil); code != 403 {
 		t.Errorf("someone else's datastore = %d, want 403", code)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	lines := readLines(t, logPath)
+	lines := demotest.Lines(t, logPath)
 	if len(lines) != len(want)+3 {
 		t.Fatalf("audit.log has %d lines, want %d", len(lines), len(want)+3)
 	}
@@ -247,8 +120,8 @@ func TestErrorsAndUnrouted(t *testing.T) {
 // TestLogFilePermissions checks that the folder and audit.log are created
 // private.
 func TestLogFilePermissions(t *testing.T) {
-	base, logPath, stop := demo(t, "")
-	(&client{t: t, base: base}).do("GET", "/info/", nil)
+	base, logPath, stop := demotest.Start(t, run, "")
+	(&demotest.Client{T: t, Base: base}).Do("GET", "/info/", nil)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +139,7 @@ func TestLogFilePermissions(t *testing.T) {
 // TestNoSpoofedIP: a client's own X-Forwarded-For or X-Real-IP does not
 // change user_ip on a server with no proxy configured.
 func TestNoSpoofedIP(t *testing.T) {
-	base, logPath, stop := demo(t, "")
+	base, logPath, stop := demotest.Start(t, run, "")
 	req, _ := http.NewRequest("GET", base+"/info/", nil)
 	req.Header.Set("X-Forwarded-For", "10.10.10.145")
 	req.Header.Set("X-Real-IP", "10.10.10.146")
@@ -279,7 +152,7 @@ func TestNoSpoofedIP(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	l, err := psono.Parse(readLines(t, logPath)[0])
+	l, err := psono.Parse(demotest.Lines(t, logPath)[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otelaudit/otelaudit/internal/demo/demotest"
 	"github.com/otelaudit/otelaudit/internal/testproc"
 	"github.com/otelaudit/otelaudit/psono"
 )
@@ -67,7 +68,7 @@ func TestLoad50k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	base, logPath, stop := demo(t, "")
+	base, logPath, stop := demotest.Start(t, run, "")
 	const total, workers = 50000, 64
 	client := loadClient(workers)
 	var next atomic.Int64

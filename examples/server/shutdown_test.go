@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otelaudit/otelaudit/internal/demo/demotest"
 )
 
 // TestShutdownTimeoutRunsOut: one client holds a request open, so the
@@ -19,7 +21,7 @@ import (
 // still has its line (buffered durability holds them in memory until the
 // auditor's shutdown).
 func TestShutdownTimeoutRunsOut(t *testing.T) {
-	base, logPath, stop := demoWith(t, "LOGGING_AUDIT_DURABILITY: buffered\n", "-shutdown-timeout", "200ms")
+	base, logPath, stop := demotest.Start(t, run, "LOGGING_AUDIT_DURABILITY: buffered\n", "-shutdown-timeout", "200ms")
 	const n = 20
 	for range n {
 		resp, err := http.Get(base + "/info/")
@@ -37,7 +39,7 @@ func TestShutdownTimeoutRunsOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = stop() // its error says the drain timed out
-	if got := len(readLines(t, logPath)); got != n {
+	if got := len(demotest.Lines(t, logPath)); got != n {
 		t.Errorf("audit.log has %d lines after a shutdown that ran out of time, want %d", got, n)
 	}
 }
@@ -45,7 +47,7 @@ func TestShutdownTimeoutRunsOut(t *testing.T) {
 // TestOptionsStar: "OPTIONS *" reaches the audited handler and gets a line
 // (net/http's own answer would bypass every middleware).
 func TestOptionsStar(t *testing.T) {
-	base, logPath, stop := demo(t, "")
+	base, logPath, stop := demotest.Start(t, run, "")
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +62,7 @@ func TestOptionsStar(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	lines := readLines(t, logPath)
+	lines := demotest.Lines(t, logPath)
 	want := fmt.Sprintf("req_method=OPTIONS, req_url=*, success=%s", map[bool]string{true: "True", false: "False"}[resp.StatusCode/100 == 2])
 	if len(lines) != 1 || !strings.Contains(lines[0], want) || !strings.Contains(lines[0], fmt.Sprintf("status=HTTP_%d_", resp.StatusCode)) {
 		t.Errorf("OPTIONS * answered %d; audit.log:\n%s\nwant one line with %q and that status", resp.StatusCode, strings.Join(lines, "\n"), want)
