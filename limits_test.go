@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -52,11 +51,11 @@ func TestSDKLimitsDoNotChangeTheRecord(t *testing.T) {
 			if err := a.Shutdown(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			data, err := os.ReadFile(s.LogPath())
-			if err != nil {
-				t.Fatal(err)
+			lines := auditLines(t, s.LogPath())
+			if len(lines) != 1 {
+				t.Fatalf("%d lines, want 1", len(lines))
 			}
-			l, err := psono.Parse(strings.TrimSuffix(string(data), "\n"))
+			l, err := psono.Parse(lines[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +65,7 @@ func TestSDKLimitsDoNotChangeTheRecord(t *testing.T) {
 					t.Errorf("%s = %q, want %q", key, got, want)
 				}
 			}
-			if n := strings.Count(string(data), ", kwarg_k"); n != 200 {
+			if n := strings.Count(lines[0], ", kwarg_k"); n != 200 {
 				t.Errorf("%d of 200 kwargs written", n)
 			}
 			got, _ := l.Get("kwarg_long")

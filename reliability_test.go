@@ -238,15 +238,6 @@ func TestDurabilityModes(t *testing.T) {
 	}
 }
 
-func countLines(t *testing.T, path string) int {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Count(string(data), "\n")
-}
-
 // TestPermissions: audit.log 0600 and its folder 0700 when created,
 // configurable, and an existing file's mode is respected.
 func TestPermissions(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -61,11 +60,7 @@ func TestShutdownWithExpiredContext(t *testing.T) {
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("Shutdown with an expired context took %v", d)
 			}
-			data, err := os.ReadFile(s.LogPath())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Count(string(data), "\n"); got != n {
+			if got := countLines(t, s.LogPath()); got != n {
 				t.Errorf("audit.log has %d lines after Shutdown with an expired context, want %d", got, n)
 			}
 			if !forwarding {

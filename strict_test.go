@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -99,11 +98,7 @@ func TestStrictHeldBounds(t *testing.T) {
 		t.Errorf("after the held responses were sent: %d, want 200 (the total was given back)", code)
 	}
 
-	data, err := os.ReadFile(s.LogPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	lines := auditLines(t, s.LogPath())
 	var unavailable int
 	for _, l := range lines {
 		if strings.Contains(l, "status=HTTP_503_SERVICE_UNAVAILABLE") {
@@ -114,6 +109,6 @@ func TestStrictHeldBounds(t *testing.T) {
 		}
 	}
 	if unavailable != 2 {
-		t.Errorf("%d lines say 503, want 2:\n%s", unavailable, data)
+		t.Errorf("%d lines say 503, want 2:\n%s", unavailable, strings.Join(lines, "\n"))
 	}
 }

@@ -16,11 +16,24 @@ import (
 
 func writeSettings(t *testing.T, text string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "settings.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
+	return writeFile(t, "settings.yaml", text)
+}
+
+// checkSettingError checks that loading the settings file at path fails
+// with a *config.Error at path:line for key, whose text holds msg.
+func checkSettingError(t *testing.T, path, key string, line int, msg string) {
+	t.Helper()
+	_, err := config.Load(path)
+	var e *config.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Load = %v, want a *config.Error", err)
 	}
-	return path
+	if e.Source != path || e.Line != line || e.Key != key {
+		t.Errorf("error at %s:%d %s, want %s:%d %s", e.Source, e.Line, e.Key, path, line, key)
+	}
+	if !strings.Contains(err.Error(), msg) || !strings.HasPrefix(err.Error(), path+":") {
+		t.Errorf("error %q does not start with the file or lacks %q", err, msg)
+	}
 }
 
 func TestLoad(t *testing.T) {
@@ -123,18 +136,7 @@ func TestBadValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeSettings(t, tt.text)
-			_, err := config.Load(path)
-			var e *config.Error
-			if !errors.As(err, &e) {
-				t.Fatalf("Load = %v, want a *config.Error", err)
-			}
-			if e.Source != path || e.Line != tt.line || e.Key != tt.key {
-				t.Errorf("error at %s:%d %s, want %s:%d %s", e.Source, e.Line, e.Key, path, tt.line, tt.key)
-			}
-			if !strings.Contains(err.Error(), tt.msg) || !strings.HasPrefix(err.Error(), path+":") {
-				t.Errorf("error %q does not start with the file or lacks %q", err, tt.msg)
-			}
+			checkSettingError(t, writeSettings(t, tt.text), tt.key, tt.line, tt.msg)
 		})
 	}
 }

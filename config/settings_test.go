@@ -116,18 +116,7 @@ func TestBadSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeFile(t, tt.file, tt.text)
-			_, err := config.Load(path)
-			var e *config.Error
-			if !errors.As(err, &e) {
-				t.Fatalf("Load = %v, want a *config.Error", err)
-			}
-			if e.Source != path || e.Line != tt.line || e.Key != tt.key {
-				t.Errorf("error at %s:%d %s, want %s:%d %s", e.Source, e.Line, e.Key, path, tt.line, tt.key)
-			}
-			if !strings.Contains(err.Error(), tt.msg) || !strings.HasPrefix(err.Error(), path+":") {
-				t.Errorf("error %q does not start with the file or lacks %q", err, tt.msg)
-			}
+			checkSettingError(t, writeFile(t, tt.file, tt.text), tt.key, tt.line, tt.msg)
 		})
 	}
 }
