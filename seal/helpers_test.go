@@ -152,3 +152,9 @@ func logs(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// asLog returns the options that verify copies of the files of dir under the
+// log name they were sealed with there.
+func asLog(dir string) VerifyOptions {
+	return VerifyOptions{Log: DefaultLogName(filepath.Join(dir, "audit.log"))}
+}

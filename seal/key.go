@@ -134,3 +134,26 @@ func LoadVerifier(path string) (note.Verifier, error) {
 	}
 	return v, nil
 }
+
+// CheckKeyFile reports a private key file that others than its owner may
+// read, or replace: a file readable or writable by group or others, or a
+// folder others may write to (without the sticky bit), where the file could
+// be swapped for another key. It returns nil for a well-kept key, and where
+// file modes say nothing (Windows).
+func CheckKeyFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("seal: private key: %w", err)
+	}
+	if !keyModesMatter {
+		return nil
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("seal: private key %s has mode %04o: others than its owner can read it and sign forged checkpoints; chmod 600 %s", path, m, path)
+	}
+	dir := filepath.Dir(path)
+	if di, err := os.Stat(dir); err == nil && di.Mode().Perm()&0o002 != 0 && di.Mode()&os.ModeSticky == 0 {
+		return fmt.Errorf("seal: private key %s is in %s, a folder anyone may write to: the key can be replaced; keep it in a folder only its owner writes (chmod o-w %s)", path, dir, dir)
+	}
+	return nil
+}

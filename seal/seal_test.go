@@ -107,8 +107,8 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.Unproven) != 1 || !strings.Contains(rep.Unproven[0], "lines 31 to 33") {
-		t.Fatalf("after a crash: problems %v, unproven %q; want none and lines 31 to 33 unproven", rep.Problems, rep.Unproven)
+	if len(rep.Problems) != 0 || len(rep.Tail) != 1 || !strings.Contains(rep.Tail[0], "lines 31 to 33") || rep.OK() {
+		t.Fatalf("after a crash: problems %v, tail %q; want none and lines 31 to 33 as the live tail", rep.Problems, rep.Tail)
 	}
 
 	sv3 := startService(t, keyPath, path) // seals the crash's lines at start
@@ -117,8 +117,9 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.Unproven) != 0 || rep.Files[0].Proven != 33 || rep.Files[0].Tree != 1 {
-		t.Fatalf("after restart: problems %v, unproven %q, files %+v; want 33 lines proven in tree 1", rep.Problems, rep.Unproven, rep.Files)
+	if !rep.OK() || rep.Files[0].Proven != 33 || rep.Files[0].Tree != 1 || rep.Files[0].Adopted != 3 ||
+		len(rep.Adopted) != 1 || !strings.Contains(rep.Adopted[0], "lines 31 to 33") {
+		t.Fatalf("after restart: problems %v, tail %q, adopted %q, files %+v; want 33 lines proven in tree 1, lines 31 to 33 adopted", rep.Problems, rep.Tail, rep.Adopted, rep.Files)
 	}
 }
 
@@ -212,8 +213,8 @@ func TestVerifyLogrotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.Unproven) != 0 {
-		t.Fatalf("untouched files: problems %v, unproven %q", rep.Problems, rep.Unproven)
+	if !rep.OK() || len(rep.Unchecked) != 0 || len(rep.Adopted) != 0 {
+		t.Fatalf("untouched files: problems %v, tail %q, unchecked %q, adopted %q", rep.Problems, rep.Tail, rep.Unchecked, rep.Adopted)
 	}
 	wantFiles := []string{"audit.log.3.gz", "audit.log.2.gz", "audit.log.1.gz", "audit.log"}
 	for i, f := range rep.Files {
@@ -260,12 +261,12 @@ func TestVerifyLogrotate(t *testing.T) {
 			} else {
 				writeLines(t, p, tt.edit(readLines(t, p)))
 			}
-			rep, err := Verify(logs(t, d), v)
+			rep, err := VerifyWith(logs(t, d), asLog(dir), v)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if rep.OK() {
-				t.Fatalf("verify accepted the files (unproven: %q)", rep.Unproven)
+				t.Fatalf("verify accepted the files (tail: %q)", rep.Tail)
 			}
 			p0 := rep.Problems[0]
 			gotFile := ""
@@ -281,12 +282,12 @@ func TestVerifyLogrotate(t *testing.T) {
 	t.Run("oldest file rotated away", func(t *testing.T) {
 		d := copyDir(t, dir)
 		os.Remove(filepath.Join(d, "audit.log.3.gz"))
-		rep, err := Verify(logs(t, d), v)
+		rep, err := VerifyWith(logs(t, d), asLog(dir), v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rep.OK() || len(rep.Unproven) != 1 || !strings.Contains(rep.Unproven[0], "rotated away") {
-			t.Errorf("problems %v, unproven %q; want no problem and file 1 reported as not checked", rep.Problems, rep.Unproven)
+		if !rep.OK() || len(rep.Unchecked) != 1 || !strings.Contains(rep.Unchecked[0], "rotated away") {
+			t.Errorf("problems %v, unchecked %q; want no problem and file 1 reported as not checked", rep.Problems, rep.Unchecked)
 		}
 	})
 	t.Run("checkpoints rewritten", func(t *testing.T) {
@@ -297,7 +298,7 @@ func TestVerifyLogrotate(t *testing.T) {
 		j := bytes.IndexByte(b[i:], '\n') + i + 1
 		b[j] ^= 1 // a stored line hash
 		os.WriteFile(cp, b, 0o600)
-		rep, err := Verify(logs(t, d), v)
+		rep, err := VerifyWith(logs(t, d), asLog(dir), v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -35,6 +36,7 @@ type config struct {
 	origin   string
 	errorLog func(error)
 	now      func() time.Time
+	keyCheck bool
 }
 
 // WithEvery makes the sealer sign a checkpoint once n lines were appended
@@ -52,9 +54,15 @@ func WithInterval(d time.Duration) Option { return func(c *config) { c.interval 
 // call the Sealer's methods.
 func WithCheckpointFunc(f func(Checkpoint)) Option { return func(c *config) { c.onCP = f } }
 
-// WithOrigin sets the origin line of the checkpoints, the log's name; the
-// default is the key's name.
-func WithOrigin(origin string) Option { return func(c *config) { c.origin = origin } }
+// WithOrigin sets the log name of the checkpoints (their origin line is
+// LOG/TREE); the default is DefaultLogName of the audit log's path. One
+// name per audit log: two hosts sharing a key must not share a name.
+func WithOrigin(log string) Option { return func(c *config) { c.origin = log } }
+
+// WithStrictKey makes New refuse a private key file that others than its
+// owner may read or replace (see CheckKeyFile); without it New only reports
+// it through the error log.
+func WithStrictKey(strict bool) Option { return func(c *config) { c.keyCheck = strict } }
 
 // WithErrorLog sets where errors of automatic checkpoints are reported; the
 // default is the log package.
@@ -82,14 +90,23 @@ type Sealer struct {
 	spare    []tlog.Hash // the buffer of the last checkpoint's leaves, for reuse
 	partial  []byte      // an unfinished line given to Append
 	lastSize int64       // size at the last checkpoint of this tree
+	resumed  bool        // the tree goes on from an earlier run
 	closed   bool
 	lh       *leafHasher
 
 	cpMu   sync.Mutex // serialises checkpoints; taken before mu
 	cpFile *os.File
+	cpID   string // identity of cpFile, to notice it deleted or replaced
 	prev   tlog.Hash
-	torn   bool // the last entry write failed part way
+	torn   bool // the checkpoints file ends in an entry cut off part way
+	tornNL bool // ... and without a newline
 	buf    []byte
+	fileID string // identity of audit.log, for the checkpoints
+	// What the next checkpoint says about the start (see Checkpoint):
+	// reset once it is written.
+	adopted  int64
+	fragment int64
+	brk      string
 
 	kick      chan struct{}
 	stop      chan struct{}
@@ -114,89 +131,234 @@ func New(keyPath, logPath string, opts ...Option) (*Sealer, error) {
 	for _, o := range opts {
 		o(&c)
 	}
+	if err := CheckKeyFile(keyPath); err != nil {
+		if c.keyCheck {
+			return nil, err
+		}
+		c.errorLog(fmt.Errorf("seal: WARNING: %w", err))
+	}
 	signer, verifier, err := LoadSigner(keyPath)
 	if err != nil {
 		return nil, err
 	}
 	if c.origin == "" {
-		c.origin = signer.Name()
+		c.origin = DefaultLogName(logPath)
 	}
 	if strings.ContainsAny(c.origin, "\n\r") || strings.ContainsAny(logPath, "\n\r") {
-		return nil, errors.New("seal: the origin and the audit log path must not contain line breaks")
+		return nil, errors.New("seal: the log name and the audit log path must not contain line breaks")
 	}
 	s := &Sealer{
 		signer: signer, origin: c.origin, logPath: logPath, cpPath: logPath + CheckpointsSuffix, cfg: c,
 		lh: newLeafHasher(), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	needStart, err := s.resume(verifier)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(filepath.Dir(s.cpPath), 0o700); err != nil {
 		return nil, fmt.Errorf("seal: checkpoints folder: %w", err)
 	}
-	s.cpFile, err = os.OpenFile(s.cpPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("seal: checkpoints: %w", err)
+	// Opened before it is read: what is read is what is appended to.
+	if err := s.openCheckpoints(); err != nil {
+		return nil, err
 	}
-	if needStart {
-		if err := s.Checkpoint("start"); err != nil {
-			s.cpFile.Close()
-			return nil, err
-		}
+	if err := s.resume(verifier); err != nil {
+		s.cpFile.Close()
+		return nil, err
+	}
+	if s.brk != "" {
+		c.errorLog(fmt.Errorf("seal: TAMPERING: %s; a checkpoint records it, and otelaudit verify fails on this chain from now on", s.brk))
+	} else if s.adopted > 0 {
+		c.errorLog(fmt.Errorf("seal: %s: %d line(s) no checkpoint sealed when they were written (sealing started on an existing file, or the service stopped without closing) are sealed now, and verify lists them as adopted", s.logPath, s.adopted))
+	}
+	// Every start signs a checkpoint: the chain shows each run of the
+	// service, and lines after a clean close are told from lines after a
+	// restart.
+	if err := s.Checkpoint(s.startReason()); err != nil {
+		s.cpFile.Close()
+		return nil, err
 	}
 	go s.loop()
 	return s, nil
 }
 
-// resume sets the tree from the last checkpoint and audit.log. It reports
-// whether a checkpoint is needed: a new tree, or lines no checkpoint covers.
-func (s *Sealer) resume(own note.Verifier) (needStart bool, err error) {
-	data, err := os.ReadFile(s.cpPath)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, fmt.Errorf("seal: checkpoints: %w", err)
+// startReason names the first checkpoint of a run.
+func (s *Sealer) startReason() string {
+	switch {
+	case s.brk != "":
+		return "break"
+	case s.lastSize > 0 || s.resumed:
+		return "resume"
 	}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		s.torn = true
+	return "start"
+}
+
+// openCheckpoints opens (or creates) the checkpoints file for appending: a
+// regular file only, never through a symbolic link, never waiting on a
+// FIFO.
+func (s *Sealer) openCheckpoints() error {
+	f, err := openAppendRegular(s.cpPath)
+	if err != nil {
+		return fmt.Errorf("seal: checkpoints: %w", err)
 	}
+	s.cpFile = f
+	s.cpID = ""
+	if fi, err := f.Stat(); err == nil {
+		s.cpID = fileIDOf(fi)
+	}
+	return nil
+}
+
+// checkCheckpointsFile reopens the checkpoints file when the path no longer
+// names the open file (deleted, moved away or replaced while the service
+// runs), and says so in the next checkpoint. s.cpMu is held.
+func (s *Sealer) checkCheckpointsFile() {
+	if s.cpFile == nil || s.cpID == "" {
+		return
+	}
+	if fi, err := os.Lstat(s.cpPath); err == nil && fileIDOf(fi) == s.cpID && linked(s.cpFile) {
+		return
+	}
+	s.cpFile.Close()
+	what := fmt.Sprintf("the checkpoints file %s was deleted, moved or replaced while the service ran; the chain goes on in a new file, and the checkpoints before this one are missing from it", s.cpPath)
+	if err := s.openCheckpoints(); err != nil {
+		s.cpFile = nil
+		s.cfg.errorLog(fmt.Errorf("seal: %s, and it cannot be opened again: %w", what, err))
+		return
+	}
+	s.torn, s.tornNL = false, false
+	s.brk = what
+	s.cfg.errorLog(fmt.Errorf("seal: TAMPERING: %s", what))
+}
+
+// resume sets the tree from the last checkpoint and audit.log (see New).
+func (s *Sealer) resume(own note.Verifier) error {
+	data, err := readCheckpoints(s.cpPath)
+	if err != nil {
+		return fmt.Errorf("seal: checkpoints: %w", err)
+	}
+	s.torn, s.tornNL = tornTail(data)
 	last, err := lastCheckpoint(data, own)
 	if err != nil {
-		return false, fmt.Errorf("seal: %s: %w", s.cpPath, err)
+		return fmt.Errorf("seal: %s: %w", s.cpPath, err)
 	}
-	hashes, err := lineHashes(s.logPath)
+	fh, err := readHashes(s.logPath)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, fmt.Errorf("seal: audit log: %w", err)
+		return fmt.Errorf("seal: audit log: %w", err)
 	}
-	s.tree = 1
-	if last != nil {
-		s.prev = last.Hash()
-		s.tree = last.Tree + 1
+	s.fileID = fileIDAt(s.logPath)
+	hashes := fh.hashes
+	n := int64(len(hashes))
+	if fh.torn {
+		s.fragment = n
 	}
+	adoptAll := func() {
+		for _, h := range hashes {
+			s.fr.push(h)
+		}
+		s.pending = append(s.pending[:0], hashes...)
+		s.adopted = n
+	}
+	if last == nil {
+		s.tree = 1
+		adoptAll()
+		return nil
+	}
+	s.prev = last.Hash()
+	s.tree = last.Tree + 1
 	// A checkpoint signed by an earlier key (the key was rotated) is
 	// continued like one's own: verification checks its signature.
-	cont := last != nil && last.Reason != "rotate" && int64(len(hashes)) >= last.Size
-	if cont {
-		var prefix frontier
+	if last.Reason == "rotate" {
+		// Stopped between the two checkpoints of a rotation: the file at
+		// the path is the new one.
+		adoptAll()
+		return nil
+	}
+	var prefix frontier
+	if n >= last.Size {
 		for _, h := range hashes[:last.Size] {
 			prefix.push(h)
 		}
-		cont = prefix.root() == last.Root
 	}
-	for _, h := range hashes {
-		s.fr.push(h)
+	if n >= last.Size && prefix.root() == last.Root {
+		// The same file, every sealed line in place: go on with its tree.
+		s.tree, s.lastSize, s.fr, s.resumed = last.Tree, last.Size, prefix, true
+		for _, h := range hashes[last.Size:] {
+			s.fr.push(h)
+		}
+		s.pending = append(s.pending[:0], hashes[last.Size:]...)
+		s.adopted = n - last.Size
+		if s.adopted > 0 && last.Reason == "close" {
+			s.brk = fmt.Sprintf("file %d of the chain (%s) was closed cleanly with %d lines at %s, but holds %d: lines %d to %d were added while the service was stopped",
+				last.Tree, s.logPath, last.Size, last.Time.UTC().Format(time.RFC3339), n, last.Size+1, n)
+		}
+		return nil
 	}
-	if cont {
-		s.tree = last.Tree
-		s.lastSize = last.Size
-		s.pending = append(s.pending, hashes[last.Size:]...)
-		return s.fr.size != last.Size, nil
+	sealed := treeLeaves(data, last.Tree)
+	same := last.FileID != "" && last.FileID == s.fileID ||
+		n > 0 && len(sealed) > 0 && hashes[0] == sealed[0]
+	switch {
+	case same:
+		what := fmt.Sprintf("ends after %d lines, but %d were sealed: lines were removed or the file was cut", n, last.Size)
+		if int64(len(sealed)) == last.Size {
+			i := firstDiff(hashes, sealed)
+			where := "the last checkpoint (" + last.Time.UTC().Format(time.RFC3339) + ")"
+			what = fmt.Sprintf("line %d: %s", i+1, describeDiff(hashes, sealed, i, where))
+		} else if n >= last.Size {
+			what = fmt.Sprintf("its first %d lines no longer have the sealed root: a sealed line was changed", last.Size)
+		}
+		s.brk = fmt.Sprintf("file %d of the chain (%s) was changed while the service was stopped: %s", last.Tree, s.logPath, what)
+	case n > 0:
+		s.brk = fmt.Sprintf("%s is not file %d of the chain (%d lines sealed) but another file with %d lines no checkpoint sealed: it was replaced while the service was stopped",
+			s.logPath, last.Tree, last.Size, n)
 	}
-	if last != nil && len(hashes) > 0 && last.Reason != "rotate" {
-		s.cfg.errorLog(fmt.Errorf("seal: %s does not continue the last checkpoint (tree %d, %d lines); sealing it as a new file of the chain: it was rotated, truncated or changed while the service was stopped",
-			s.logPath, last.Tree, last.Size))
+	// A new file of the chain: rotated while the service was stopped (an
+	// empty or missing file), or the break above.
+	adoptAll()
+	return nil
+}
+
+// readCheckpoints reads the checkpoints file; a missing one is empty.
+func readCheckpoints(path string) ([]byte, error) {
+	f, err := openRegular(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
-	s.pending = hashes
-	return true, nil
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// tornTail reports whether the checkpoints file ends in an entry cut off
+// part way (a crash or a full disk while it was written), and whether that
+// entry also lacks its last newline.
+func tornTail(data []byte) (torn, noNL bool) {
+	if len(data) == 0 {
+		return false, false
+	}
+	if data[len(data)-1] != '\n' {
+		return true, true
+	}
+	i := bytes.LastIndex(data, []byte("\n"+entryMarker+"\n"))
+	if i < 0 {
+		if !bytes.HasPrefix(data, []byte(entryMarker+"\n")) {
+			return false, false
+		}
+	} else {
+		data = data[i+1:]
+	}
+	return !completeEntry(data), false
+}
+
+// treeLeaves returns the stored leaf hashes of tree from the checkpoints
+// file's entries, as far as they run on from the tree's start.
+func treeLeaves(data []byte, tree int64) []tlog.Hash {
+	var leaves []tlog.Hash
+	for _, e := range readEntriesUnverified(data) {
+		if e.Tree != tree || !e.hasLeaves || int64(len(leaves))+int64(len(e.leaves)) != e.Size {
+			continue
+		}
+		leaves = append(leaves, e.leaves...)
+	}
+	return leaves
 }
 
 // lastCheckpoint returns the last readable checkpoint of a checkpoints file,
@@ -288,9 +450,11 @@ func (s *Sealer) checkpointLocked(reason string) error {
 	if reason == "" || strings.ContainsAny(reason, " \n\r") {
 		return fmt.Errorf("seal: checkpoint reason %q: want one word", reason)
 	}
+	s.checkCheckpointsFile()
 	s.mu.Lock()
-	cp := Checkpoint{Origin: s.origin, Size: s.fr.size, Root: s.fr.root(), File: s.logPath, Tree: s.tree,
-		Prev: s.prev, Reason: reason, Time: s.cfg.now()}
+	cp := Checkpoint{Origin: TreeOrigin(s.origin, s.tree), Size: s.fr.size, Root: s.fr.root(), File: s.logPath, Tree: s.tree,
+		Prev: s.prev, Reason: reason, Time: s.cfg.now(), FileID: s.fileID,
+		Adopted: s.adopted, Fragment: s.fragment, Break: s.brk}
 	leaves := s.pending
 	s.pending, s.spare = s.spare, nil
 	prevLast := s.lastSize
@@ -308,6 +472,7 @@ func (s *Sealer) checkpointLocked(reason string) error {
 		return err
 	}
 	s.prev = cp.Hash()
+	s.adopted, s.fragment, s.brk = 0, 0, ""
 	s.mu.Lock()
 	if s.spare == nil && cap(leaves) <= 1<<16 {
 		s.spare = leaves[:0]
@@ -329,7 +494,12 @@ func (s *Sealer) write(cp *Checkpoint, leaves []tlog.Hash) error {
 	}
 	s.buf = s.buf[:0]
 	if s.torn {
-		s.buf = append(s.buf, '\n') // never run into the remains of a failed write
+		// Never run into the remains of a failed write: close them off,
+		// marked, so that verification skips them.
+		if s.tornNL {
+			s.buf = append(s.buf, '\n')
+		}
+		s.buf = append(s.buf, tornMarker+"\n"...)
 	}
 	s.buf = appendEntry(s.buf, cp, leaves)
 	n, err := s.cpFile.Write(s.buf)
@@ -337,10 +507,12 @@ func (s *Sealer) write(cp *Checkpoint, leaves []tlog.Hash) error {
 		err = s.cpFile.Sync()
 	}
 	if err != nil {
-		s.torn = s.torn || n > 0
+		if n > 0 {
+			s.torn, s.tornNL = true, s.buf[n-1] != '\n'
+		}
 		return fmt.Errorf("seal: write checkpoint to %s: %w", s.cpPath, err)
 	}
-	s.torn = false
+	s.torn, s.tornNL = false, false
 	return nil
 }
 
@@ -364,6 +536,7 @@ func (s *Sealer) Rotate() error {
 	s.partial = s.partial[:0]
 	s.lastSize = 0
 	s.mu.Unlock()
+	s.fileID = fileIDAt(s.logPath)
 	if err2 := s.checkpointLocked("start"); err == nil {
 		err = err2
 	}

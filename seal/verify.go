@@ -8,22 +8,25 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// A Problem is evidence that a sealed log was altered: a line changed,
-// removed, inserted or moved, a file cut off after a checkpoint or missing
-// from the chain, or a damaged or conflicting checkpoint.
+// A Problem is evidence that a sealed log was altered, or that a line given
+// cannot be proven: a line changed, removed, inserted or moved, a file cut
+// off after a checkpoint, missing from the chain or covered by no
+// checkpoint, lines added to a file after its closing checkpoint, a damaged,
+// missing or conflicting checkpoint, or a break the sealer recorded.
 type Problem struct {
 	// File is the file the problem was found in ("" when it is about the
 	// chain as a whole).
-	File string
+	File string `json:"file,omitempty"`
 	// Line is the line of File (from 1), or 0.
-	Line int64
+	Line int64 `json:"line,omitempty"`
 	// Msg says what is wrong.
-	Msg string
+	Msg string `json:"message"`
 
 	tree int64 // for ordering
 }
@@ -41,33 +44,58 @@ func (p Problem) String() string {
 // A FileResult tells how one audit log file was matched and proven.
 type FileResult struct {
 	// Path is the file as given.
-	Path string
+	Path string `json:"path"`
 	// Tree is the number of the chain's file it holds; 0 when no
 	// checkpoint covers it.
-	Tree int64
+	Tree int64 `json:"tree"`
 	// Lines is the number of lines the file holds.
-	Lines int64
+	Lines int64 `json:"lines"`
 	// Proven is the number of its first lines a signed checkpoint proves.
-	Proven int64
+	Proven int64 `json:"proven"`
+	// Adopted is how many of the proven lines were sealed only when the
+	// sealer started, not when they were written (see Checkpoint.Adopted).
+	Adopted int64 `json:"adopted"`
+	// Tail is the number of lines after the last checkpoint of the file the
+	// service is writing (see Report.Tail).
+	Tail int64 `json:"tail"`
 }
 
 // A Report is the outcome of Verify.
+//
+// Every line of every file given is proven when OK reports true. Otherwise
+// Problems lists what is wrong, and Tail the only lines that may be
+// unproven without anything being wrong: those the running service wrote to
+// its active file after the last checkpoint, which the next one seals.
 type Report struct {
+	// Log is the log name the checkpoints carry (see DefaultLogName).
+	Log string `json:"log"`
 	// Problems lists every problem found, the first one (in chain order)
-	// first. The log is intact when it is empty.
-	Problems []Problem
-	// Unproven says what could not be proven without being wrong: lines
-	// after the last checkpoint, files rotated away before the first one
-	// given, files no checkpoint covers.
-	Unproven []string
+	// first.
+	Problems []Problem `json:"problems"`
+	// Tail describes the lines of the active file written after its last
+	// checkpoint while the service runs: not proven yet, not wrong.
+	Tail []string `json:"tail"`
+	// Adopted describes proven lines that were sealed only when the sealer
+	// started (sealing started on an existing file, or the service had
+	// stopped without closing): proven from then on, not from when they
+	// were written.
+	Adopted []string `json:"adopted"`
+	// Unchecked names files of the chain that were not given and come
+	// before the oldest one given: rotated away and removed. Nothing given
+	// is unproven because of them.
+	Unchecked []string `json:"unchecked"`
+	// Notes says what else was seen, such as a checkpoint write cut off by
+	// a crash and signed again, or the remains of a cut-off line.
+	Notes []string `json:"notes"`
 	// Files has one result per audit log file given, in chain order.
-	Files []FileResult
-	// Checkpoints is the number of distinct checkpoints read.
-	Checkpoints int
+	Files []FileResult `json:"files"`
+	// Checkpoints is the number of distinct checkpoints in the chain.
+	Checkpoints int `json:"checkpoints"`
 }
 
-// OK reports whether no problem was found.
-func (r *Report) OK() bool { return len(r.Problems) == 0 }
+// OK reports whether every line of every file given is proven: no problem,
+// and no line after the last checkpoint.
+func (r *Report) OK() bool { return len(r.Problems) == 0 && len(r.Tail) == 0 }
 
 // treeInfo is what the checkpoints say about one file of the chain.
 type treeInfo struct {
@@ -76,10 +104,32 @@ type treeInfo struct {
 	full    fullTree // the leaves, as far as known
 	known   bool     // full holds every leaf up to the last checkpoint
 	maxSize int64
+	adopted []adoption
 }
 
-// Verify checks audit log files against their checkpoints, verifying the
-// signatures with the given public keys (several when the key was rotated).
+// adoption is a run of lines a checkpoint adopted: lines from+1 to to.
+type adoption struct {
+	from, to int64
+	cp       *entry
+}
+
+// VerifyOptions adjusts VerifyWith.
+type VerifyOptions struct {
+	// Log is the log name the checkpoints must carry. "" means the name
+	// the sealer gives by default to the audit log beside the files given
+	// (DefaultLogName of that path, on this host): verifying copies from
+	// another host or folder needs the name they were sealed under.
+	Log string
+}
+
+// Verify is VerifyWith with the default options.
+func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
+	return VerifyWith(paths, VerifyOptions{}, keys...)
+}
+
+// VerifyWith checks audit log files against their checkpoints, verifying
+// the signatures with the given public keys (several when the key was
+// rotated).
 //
 // paths are audit.log and its rotated files, plain or gzip-compressed, in any
 // order, and may include checkpoints files (recognised by their content),
@@ -88,9 +138,9 @@ type treeInfo struct {
 // beside audit.log, audit.log.1 or audit.log.2.gz). A checkpoint found in
 // several files counts once.
 //
-// The error is for files that cannot be read; everything found in their
-// content is in the Report.
-func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
+// The error is for files that cannot be read (or are not regular files);
+// everything found in their content is in the Report.
+func VerifyWith(paths []string, o VerifyOptions, keys ...note.Verifier) (*Report, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("seal: verify: no public key given")
 	}
@@ -110,26 +160,42 @@ func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
 	for _, p := range cpFiles {
 		seen[filepath.Clean(p)] = true
 	}
+	beside := ""
 	for _, p := range logs {
-		if cp := besideCheckpoints(p); cp != "" && !seen[cp] {
-			seen[cp] = true
-			cpFiles = append(cpFiles, cp)
+		if cp := besideCheckpoints(p); cp != "" {
+			if beside == "" {
+				beside = cp
+			}
+			if !seen[cp] {
+				seen[cp] = true
+				cpFiles = append(cpFiles, cp)
+			}
+		}
+	}
+	rep := &Report{Log: o.Log}
+	if rep.Log == "" {
+		switch {
+		case beside != "":
+			rep.Log = DefaultLogName(strings.TrimSuffix(beside, CheckpointsSuffix))
+		case len(logs) > 0:
+			rep.Log = DefaultLogName(filepath.Join(filepath.Dir(logs[0]), "audit.log"))
 		}
 	}
 	if len(cpFiles) == 0 {
-		return nil, errors.New("seal: verify: no checkpoints file given or found beside the logs (audit.log.checkpoints); give its path")
+		rep.Problems = append(rep.Problems, Problem{Msg: "no checkpoints file given or found beside the logs (audit.log.checkpoints): nothing proves these files; give its path, or the collector's copy"})
 	}
-
-	rep := &Report{}
 	var all []*entry
 	for _, p := range cpFiles {
 		data, err := readAll(p)
 		if err != nil {
 			return nil, err
 		}
-		entries, errs := parseEntries(data, p, keys)
+		entries, errs, torn := parseEntries(data, p, keys)
 		for _, err := range errs {
 			rep.Problems = append(rep.Problems, Problem{Msg: err.Error()})
+		}
+		if torn > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %d checkpoint write(s) cut off part way (a crash or a full disk) and closed off by the sealer; their lines were sealed again by the next checkpoint", p, torn))
 		}
 		for i := range entries {
 			all = append(all, &entries[i])
@@ -137,6 +203,10 @@ func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
 	}
 	chain := rep.chain(all)
 	rep.Checkpoints = len(chain)
+	if len(cpFiles) > 0 && len(chain) == 0 {
+		rep.Problems = append(rep.Problems, Problem{Msg: "the checkpoints files given hold no valid checkpoint: nothing proves these files (emptied or replaced?)"})
+	}
+	rep.checkOrigins(chain, o.Log != "")
 	trees := rep.trees(chain)
 
 	results := make([]FileResult, len(logs))
@@ -151,13 +221,18 @@ func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
 	}
 	match := matchFiles(hashes, trees)
 	matchedTree := map[int64]int{}
+	var lastTree int64
+	if n := len(trees); n > 0 {
+		lastTree = trees[n-1].num
+	}
 	for i, t := range match {
 		if t != nil {
 			results[i].Tree = t.num
 			matchedTree[t.num] = i
-			results[i].Proven = rep.checkFile(logs[i], hashes[i], t)
+			rep.checkFile(&results[i], hashes[i], t, t.num == lastTree)
 		} else if len(hashes[i]) > 0 {
-			rep.Unproven = append(rep.Unproven, fmt.Sprintf("%s: no checkpoint covers any of its %d lines (written while sealing was off, or with another key?)", logs[i], len(hashes[i])))
+			rep.Problems = append(rep.Problems, Problem{File: logs[i], Line: 1, tree: 1 << 62,
+				Msg: fmt.Sprintf("no checkpoint covers any of its %d lines: not sealed (written while sealing was off, by another host or key, or fabricated)", len(hashes[i]))})
 		}
 	}
 	var first, last int64 = -1, -1
@@ -177,7 +252,7 @@ func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
 		desc := fmt.Sprintf("file %d of the chain (%d lines sealed, last checkpoint %s:%d, written as %s)", t.num, t.maxSize, lastCP.source, lastCP.line, lastCP.File)
 		switch {
 		case first >= 0 && t.num < first:
-			rep.Unproven = append(rep.Unproven, desc+" was not given: rotated away before the oldest file given? not checked")
+			rep.Unchecked = append(rep.Unchecked, desc+" was not given: rotated away before the oldest file given; not checked")
 		case first >= 0 && t.num < last:
 			rep.Problems = append(rep.Problems, Problem{tree: t.num, Msg: desc + " is missing from the middle of the chain: a rotated file was removed (or altered beyond recognition)"})
 		default:
@@ -197,6 +272,24 @@ func Verify(paths []string, keys ...note.Verifier) (*Report, error) {
 	rep.Files = results
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].tree < rep.Problems[j].tree })
 	return rep, nil
+}
+
+// checkOrigins reports checkpoints of another log than rep.Log: another
+// host's or folder's, signed with the same key.
+func (rep *Report) checkOrigins(chain []*entry, given bool) {
+	reported := map[string]bool{}
+	for _, e := range chain {
+		if e.Origin == TreeOrigin(rep.Log, e.Tree) || reported[e.Origin] {
+			continue
+		}
+		reported[e.Origin] = true
+		hint := "give -log with the name it was sealed under to verify a copy from elsewhere"
+		if given {
+			hint = "check -log"
+		}
+		rep.Problems = append(rep.Problems, Problem{File: e.source, Line: int64(e.line), tree: e.Tree,
+			Msg: fmt.Sprintf("checkpoint of log %q, file %d, where %q was expected: another host's or folder's checkpoints, signed with the same key (%s)", e.Origin, e.Tree, TreeOrigin(rep.Log, e.Tree), hint)})
+	}
 }
 
 // sniff reports whether the file at path is a checkpoints file.
@@ -279,7 +372,8 @@ func (rep *Report) chain(all []*entry) []*entry {
 	sort.SliceStable(starts, func(i, j int) bool { return before(starts[i], starts[j]) })
 	start := starts[0]
 	if start.Prev != (tlog.Hash{}) {
-		rep.Unproven = append(rep.Unproven, fmt.Sprintf("the chain starts at %s:%d (file %d of the chain); the checkpoints before it were not given", start.source, start.line, start.Tree))
+		rep.Problems = append(rep.Problems, Problem{File: start.source, Line: int64(start.line), tree: start.Tree,
+			Msg: "the chain starts here, but this checkpoint follows another: the checkpoints before it are missing (the head of the checkpoints file was cut, or it was deleted or replaced while the service ran)"})
 	}
 	for _, e := range starts[1:] {
 		rep.Problems = append(rep.Problems, Problem{File: e.source, Line: int64(e.line), tree: e.Tree,
@@ -340,6 +434,16 @@ func (rep *Report) trees(chain []*entry) []*treeInfo {
 		var prevCP *entry
 		for _, e := range t.cps {
 			t.maxSize = e.Size
+			if e.Break != "" {
+				rep.Problems = append(rep.Problems, Problem{File: e.source, Line: int64(e.line), tree: t.num,
+					Msg: fmt.Sprintf("the sealer found, when it started at %s: %s", e.Time.UTC().Format(time.RFC3339), e.Break)})
+			}
+			if e.Adopted > 0 {
+				t.adopted = append(t.adopted, adoption{from: e.Size - e.Adopted, to: e.Size, cp: e})
+			}
+			if e.Fragment > 0 {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("line %d of file %d of the chain is the remains of a write cut off by a crash (checkpoint %s:%d), not a record", e.Fragment, t.num, e.source, e.line))
+			}
 			if t.known && e.hasLeaves && int64(len(t.full.leaves))+int64(len(e.leaves)) == e.Size {
 				for _, h := range e.leaves {
 					t.full.add(h)
@@ -438,8 +542,10 @@ func matchFiles(files [][]tlog.Hash, trees []*treeInfo) []*treeInfo {
 }
 
 // checkFile proves the lines of one file with its tree's checkpoints, or
-// names the first line that differs. It returns the number of lines proven.
-func (rep *Report) checkFile(path string, hs []tlog.Hash, t *treeInfo) int64 {
+// names the first line that differs, and fills in res. active tells that
+// the tree is the last of the chain, the file the service may be writing.
+func (rep *Report) checkFile(res *FileResult, hs []tlog.Hash, t *treeInfo, active bool) {
+	path := res.Path
 	var ft fullTree
 	for _, h := range hs {
 		ft.add(h)
@@ -449,31 +555,49 @@ func (rep *Report) checkFile(path string, hs []tlog.Hash, t *treeInfo) int64 {
 	bad := func(line int64, msg string) {
 		rep.Problems = append(rep.Problems, Problem{File: path, Line: line, tree: t.num, Msg: msg})
 	}
-	if int64(len(hs)) >= n && ft.root(n) == lastCP.Root {
-		if extra := int64(len(hs)) - n; extra > 0 {
-			rep.Unproven = append(rep.Unproven, fmt.Sprintf("%s: lines %d to %d come after the last checkpoint (%s:%d) and are not proven yet", path, n+1, len(hs), lastCP.source, lastCP.line))
+	res.Proven = func() int64 {
+		if int64(len(hs)) >= n && ft.root(n) == lastCP.Root {
+			return n
 		}
-		return n
-	}
-	if t.known {
-		i := firstDiff(hs, t.full.leaves[:n])
-		bad(int64(i)+1, describeDiff(hs, t.full.leaves[:n], i, lastCP))
-		return int64(i)
-	}
-	// Without the stored line hashes, the checkpoints narrow it down.
-	var from int64
-	for _, e := range t.cps {
-		if e.Size > int64(len(hs)) {
-			bad(int64(len(hs))+1, fmt.Sprintf("the file ends after %d lines, but the checkpoint at %s:%d sealed %d: lines were removed or the file was cut off", len(hs), e.source, e.line, e.Size))
-			return from
+		if t.known {
+			i := firstDiff(hs, t.full.leaves[:n])
+			bad(int64(i)+1, describeDiff(hs, t.full.leaves[:n], i, fmt.Sprintf("the checkpoint at %s:%d", lastCP.source, lastCP.line)))
+			return int64(i)
 		}
-		if ft.root(e.Size) != e.Root {
-			bad(from+1, fmt.Sprintf("a line from here to line %d differs from what the checkpoint at %s:%d sealed (its line hashes were not given, so the line cannot be named more exactly)", e.Size, e.source, e.line))
-			return from
+		// Without the stored line hashes, the checkpoints narrow it down.
+		var from int64
+		for _, e := range t.cps {
+			if e.Size > int64(len(hs)) {
+				bad(int64(len(hs))+1, fmt.Sprintf("the file ends after %d lines, but the checkpoint at %s:%d sealed %d: lines were removed or the file was cut off", len(hs), e.source, e.line, e.Size))
+				return from
+			}
+			if ft.root(e.Size) != e.Root {
+				bad(from+1, fmt.Sprintf("a line from here to line %d differs from what the checkpoint at %s:%d sealed (its line hashes were not given, so the line cannot be named more exactly)", e.Size, e.source, e.line))
+				return from
+			}
+			from = e.Size
 		}
-		from = e.Size
+		return from
+	}()
+	for _, a := range t.adopted {
+		if a.to <= res.Proven {
+			res.Adopted += a.to - a.from
+			rep.Adopted = append(rep.Adopted, fmt.Sprintf("%s: lines %d to %d were sealed when the sealer started (%s:%d, %s), not when they were written", path, a.from+1, a.to, a.cp.source, a.cp.line, a.cp.Time.UTC().Format(time.RFC3339)))
+		}
 	}
-	return from
+	extra := int64(len(hs)) - n
+	if res.Proven < n || extra <= 0 {
+		return
+	}
+	switch {
+	case active && lastCP.Reason != "close" && lastCP.Reason != "rotate":
+		res.Tail = extra
+		rep.Tail = append(rep.Tail, fmt.Sprintf("%s: lines %d to %d come after the last checkpoint (%s:%d); the running service seals them with its next one", path, n+1, len(hs), lastCP.source, lastCP.line))
+	case lastCP.Reason == "close" || lastCP.Reason == "rotate":
+		bad(n+1, fmt.Sprintf("lines %d to %d come after the checkpoint that closed this file (%s:%d, reason %s): added after it was closed", n+1, len(hs), lastCP.source, lastCP.line, lastCP.Reason))
+	default:
+		bad(n+1, fmt.Sprintf("lines %d to %d come after the last checkpoint of a file the service no longer writes (%s:%d): never sealed (written before a crash, or added later)", n+1, len(hs), lastCP.source, lastCP.line))
+	}
 }
 
 func firstDiff(hs, sealed []tlog.Hash) int {
@@ -486,7 +610,7 @@ func firstDiff(hs, sealed []tlog.Hash) int {
 
 // describeDiff says what happened at line i+1, the first whose hash differs
 // from the sealed one.
-func describeDiff(hs, sealed []tlog.Hash, i int, lastCP *entry) string {
+func describeDiff(hs, sealed []tlog.Hash, i int, where string) string {
 	at := func(s []tlog.Hash, j int) (tlog.Hash, bool) {
 		if j < len(s) {
 			return s[j], true
@@ -494,7 +618,7 @@ func describeDiff(hs, sealed []tlog.Hash, i int, lastCP *entry) string {
 		return tlog.Hash{}, false
 	}
 	if i >= len(hs) {
-		return fmt.Sprintf("the file ends here, but the checkpoint at %s:%d sealed %d lines: lines were removed or the file was cut off after the checkpoint", lastCP.source, lastCP.line, len(sealed))
+		return fmt.Sprintf("the file ends here, but %s sealed %d lines: lines were removed or the file was cut off after the checkpoint", where, len(sealed))
 	}
 	f0, _ := at(hs, i)
 	f1, ok1 := at(hs, i+1)
