@@ -376,8 +376,11 @@ func (rep *Report) chain(all []*entry) []*entry {
 			Msg: "the chain starts here, but this checkpoint follows another: the checkpoints before it are missing (the head of the checkpoints file was cut, or it was deleted or replaced while the service ran)"})
 	}
 	for _, e := range starts[1:] {
-		rep.Problems = append(rep.Problems, Problem{File: e.source, Line: int64(e.line), tree: e.Tree,
-			Msg: "this checkpoint follows one that is not in the checkpoints given: checkpoints were removed from the middle of the chain"})
+		msg := "this checkpoint follows one that is not in the checkpoints given: checkpoints were removed from the middle of the chain"
+		if e.Prev == (tlog.Hash{}) {
+			msg = "a second chain starts here: sealing started afresh, without the checkpoints before it (the checkpoints file was deleted or emptied)"
+		}
+		rep.Problems = append(rep.Problems, Problem{File: e.source, Line: int64(e.line), tree: e.Tree, Msg: msg})
 	}
 	var chain []*entry
 	for e := start; e != nil; {
