@@ -100,6 +100,11 @@ type Settings struct {
 	// written (LOGGING_AUDIT_SEAL_INTERVAL, seconds or a duration such as
 	// '30s', default 10 seconds); 0 turns this off.
 	SealInterval time.Duration
+	// SealLogName is the log name the checkpoints carry, which "otelaudit
+	// verify -log" expects (LOGGING_AUDIT_SEAL_LOG_NAME; empty, the
+	// default, means seal.DefaultLogName: this host's name and the absolute
+	// path of audit.log). Two hosts sealing with one key need two names.
+	SealLogName string
 	// sealKeyAt is where SealKey was set, for SealKeyError.
 	sealKeyAt struct {
 		source string
@@ -381,7 +386,8 @@ func (s Settings) check(at locator) error {
 		for _, k := range []struct {
 			name string
 			set  bool
-		}{{"LOGGING_AUDIT_SEAL_EVERY", s.SealEvery != DefaultSealEvery}, {"LOGGING_AUDIT_SEAL_INTERVAL", s.SealInterval != DefaultSealInterval}} {
+		}{{"LOGGING_AUDIT_SEAL_EVERY", s.SealEvery != DefaultSealEvery}, {"LOGGING_AUDIT_SEAL_INTERVAL", s.SealInterval != DefaultSealInterval},
+			{"LOGGING_AUDIT_SEAL_LOG_NAME", s.SealLogName != ""}} {
 			if k.set {
 				source, line := at(k.name)
 				return &Error{Source: source, Line: line, Key: k.name,

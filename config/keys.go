@@ -188,6 +188,19 @@ var keys = []key{
 	{"LOGGING_AUDIT_SEAL_INTERVAL",
 		func(s *Settings) { s.SealInterval = DefaultSealInterval },
 		func(s *Settings, v value) (err error) { s.SealInterval, err = parseSeconds(v); return err }},
+	{"LOGGING_AUDIT_SEAL_LOG_NAME",
+		func(s *Settings) { s.SealLogName = "" },
+		func(s *Settings, v value) error {
+			name, err := v.str()
+			if err != nil {
+				return err
+			}
+			if name == "" || strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == '+' || r == 0x7f }) {
+				return fmt.Errorf("%q: a log name is printable text without spaces or '+', such as psono-1.example.com/var/log/psono/audit.log", name)
+			}
+			s.SealLogName = name
+			return nil
+		}},
 }
 
 // The defaults of LOGGING_AUDIT_SEAL_EVERY and LOGGING_AUDIT_SEAL_INTERVAL:

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/otelaudit/otelaudit/seal"
@@ -122,11 +124,20 @@ func TestVerifyCommand(t *testing.T) {
 			func(d string) []string {
 				return []string{"-key", pub, filepath.Join(d, "audit.log"), filepath.Join(d, "audit.log.1.gz"), filepath.Join(d, "audit.log.3.gz")}
 			}, 1, "missing from the middle of the chain"},
-		{"unproven tail", func(t *testing.T, d string) {
+		{"line after the close", func(t *testing.T, d string) {
 			f, _ := os.OpenFile(filepath.Join(d, "audit.log"), os.O_WRONLY|os.O_APPEND, 0)
 			f.WriteString(record("2026-11-29T11:00:00", "10.0.0.1", "X", "", 200))
 			f.Close()
-		}, func(d string) []string { return append([]string{"-key", pub}, logs(d)...) }, 0, "lines 21 to 21 come after the last checkpoint"},
+		}, func(d string) []string { return append([]string{"-key", pub, "-allow-tail"}, logs(d)...) }, 1, "lines 21 to 21 come after the checkpoint that closed this file"},
+		{"emptied checkpoints", func(t *testing.T, d string) { os.WriteFile(filepath.Join(d, "audit.log.checkpoints"), nil, 0o600) },
+			func(d string) []string { return append([]string{"-key", pub}, logs(d)...) }, 1, "hold no valid checkpoint"},
+		{"deleted checkpoints", func(t *testing.T, d string) { os.Remove(filepath.Join(d, "audit.log.checkpoints")) },
+			func(d string) []string { return append([]string{"-key", pub}, logs(d)...) }, 1, "no checkpoints file"},
+		{"json", nil, func(d string) []string { return append([]string{"-key", pub, "-json"}, logs(d)...) }, 0, `"intact": true`},
+		{"json problem", func(t *testing.T, d string) { os.Remove(filepath.Join(d, "audit.log.2.gz")) },
+			func(d string) []string { return append([]string{"-key", pub, "-json"}, logs(d)[1:]...) }, 1, `"exit": 1`},
+		{"fifo among the files", func(t *testing.T, d string) { syscall.Mkfifo(filepath.Join(d, "audit.log.0"), 0o600) },
+			func(d string) []string { return append([]string{"-key", pub, filepath.Join(d, "audit.log.0")}, logs(d)...) }, 2, "not a regular file"},
 		{"no key", nil, func(d string) []string { return logs(d) }, 2, ""},
 		{"no files", nil, func(d string) []string { return []string{"-key", pub} }, 2, ""},
 		{"missing file", nil, func(d string) []string { return []string{"-key", pub, filepath.Join(d, "nope")} }, 2, ""},
@@ -140,13 +151,24 @@ func TestVerifyCommand(t *testing.T) {
 			if tt.tamper != nil {
 				tt.tamper(t, d)
 			}
-			code, out, errOut := otelaudit(t, append([]string{"verify"}, tt.args(d)...)...)
+			// The copies verify under the log name of the folder sealed.
+			args := append([]string{"verify", "-log", seal.DefaultLogName(filepath.Join(dir, "audit.log"))}, tt.args(d)...)
+			code, out, errOut := otelaudit(t, args...)
 			if code != tt.wantCode || !strings.Contains(out+errOut, tt.wantOut) {
 				t.Errorf("exit %d, want %d; output should hold %q:\n%s%s", code, tt.wantCode, tt.wantOut, out, errOut)
 			}
 			if code == 2 && errOut == "" {
 				t.Error("usage error without a message")
 			}
+			if strings.Contains(tt.name, "json") && !json.Valid([]byte(out)) {
+				t.Errorf("-json printed no valid JSON:\n%s", out)
+			}
 		})
 	}
+	t.Run("another host's log", func(t *testing.T) {
+		code, out, errOut := otelaudit(t, append([]string{"verify", "-key", pub}, logs(copyTo(t))...)...)
+		if code != 1 || !strings.Contains(out+errOut, "another host's or folder's checkpoints") {
+			t.Errorf("exit %d, want 1 naming the other log:\n%s%s", code, out, errOut)
+		}
+	})
 }
