@@ -195,13 +195,11 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 
 	// The middleware's records carry each key once by construction, so the
 	// SDK's per-record duplicate check (three quarters of an Emit) is
-	// skipped.
-	// The SDK's attribute limits (OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT and
-	// _VALUE_LENGTH_LIMIT, meant for telemetry) must never change an audit
-	// record: they are turned off here, and the middleware's own documented
-	// cap (instrument.WithMaxValueLength, marked in the line) applies.
-	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication(),
-		sdklog.WithAttributeCountLimit(-1), sdklog.WithAttributeValueLengthLimit(-1)}
+	// skipped. The SDK's attribute limits are off (see noSDKLimits): the
+	// middleware's own documented cap (instrument.WithMaxValueLength, marked
+	// in the line) applies.
+	lpOpts := append([]sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication()},
+		noSDKLimits()...)
 	if s.Enabled {
 		fileOpts := []exporter.FileOption{exporter.WithLocation(s.Time.Location()), exporter.WithDurability(s.Durability),
 			exporter.WithFileMode(s.FileMode), exporter.WithDirMode(s.FolderMode)}
@@ -283,6 +281,17 @@ func New(s config.Settings, opts ...Option) (*Auditor, error) {
 	a.handler = append(a.handler, o.handlerOpts...)
 	a.recorder = instrument.NewRecorder(a.handler...)
 	return a, nil
+}
+
+// noSDKLimits returns the LoggerProvider options that turn the SDK's
+// attribute limits off, for every provider of audit records (the request
+// records' and the checkpoints'): OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT and
+// _VALUE_LENGTH_LIMIT are meant for telemetry and must never drop or cut
+// anything of an audit record. An option wins over the environment: the SDK
+// (v1.47, newProviderConfig) reads a variable only for a limit no option
+// set.
+func noSDKLimits() []sdklog.LoggerProviderOption {
+	return []sdklog.LoggerProviderOption{sdklog.WithAttributeCountLimit(-1), sdklog.WithAttributeValueLengthLimit(-1)}
 }
 
 // newInstanceID returns a random UUID (version 4) for service.instance.id,

@@ -55,9 +55,11 @@ func newSealer(s config.Settings, res *resource.Resource, host string, queue sdk
 
 // checkpointEmitter returns a function that emits a checkpoint as an
 // AUDIT_LOG_CHECKPOINT record to queue only, through a LoggerProvider of its
-// own that gives it the pipeline's resource.
+// own that gives it the pipeline's resource. The SDK's attribute limits are
+// off there too (noSDKLimits): a note cut or dropped by them would no longer
+// verify, and the off-host copy would be lost.
 func checkpointEmitter(res *resource.Resource, host string, queue sdklog.Processor) func(seal.Checkpoint) {
-	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(emitOnly{queue}))
+	lp := sdklog.NewLoggerProvider(append(noSDKLimits(), sdklog.WithResource(res), sdklog.WithProcessor(emitOnly{queue}))...)
 	logger := lp.Logger(checkpointScope)
 	return func(cp seal.Checkpoint) {
 		var r log.Record

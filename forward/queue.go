@@ -25,6 +25,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/internal/report"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 // ScopeName is the instrumentation scope of the Queue's metrics.
@@ -34,12 +35,21 @@ const ScopeName = "github.com/otelaudit/otelaudit/forward"
 // background, through a bounded queue, for paths that must never slow a
 // request down, such as OTLP forwarding to a collector.
 //
-// OnEmit never blocks: when the queue is full the record is given up. Every
-// record Queue gives up (queue full, export failed, or still queued when
-// Shutdown's time ran out) is counted in the metric
-// otelaudit.forward.dropped (unit {record}, attribute reason) and reported
-// through the error log with exact counts (see WithErrorLog), never silently
-// lost. Dropped returns the same count.
+// OnEmit never blocks: when the queue is full the record is given up, except
+// a checkpoint record (event name psono.CheckpointEvent, the off-host copy of
+// a seal of audit.log): checkpoints wait in a lane of their own, beside the
+// bounded queue, that a full queue never takes from, and the worker sends
+// them first. That lane is bounded by nature rather than by a size: the
+// sealer signs one checkpoint per so many lines or so much time, and the
+// lane holds only those signed while one export is under way (with the OTLP
+// exporters behind RetryRefused, an export ends, delivered or failed, within
+// their timeout and retry window).
+//
+// Every record Queue gives up (queue full, export failed, or still queued
+// when Shutdown's time ran out, checkpoints included) is counted in the
+// metric otelaudit.forward.dropped (unit {record}, attribute reason) and
+// reported through the error log with exact counts (see WithErrorLog), never
+// silently lost. Dropped returns the same count.
 //
 // Queue shares nothing with other processors: a slow or unreachable exporter
 // behind it cannot delay or block the file exporter.
@@ -62,6 +72,10 @@ type Queue struct {
 	closed   bool
 	ctx      context.Context // of every export; canceled when Shutdown's time is up
 	cancel   context.CancelFunc
+
+	keptMu sync.Mutex
+	kept   []sdklog.Record // checkpoint records waiting, never given up for a full queue
+	nKept  atomic.Int64    // len(kept), read by the worker without the lock
 }
 
 var _ sdklog.Processor = (*Queue)(nil)
@@ -130,12 +144,17 @@ func (q *Queue) Enabled(context.Context, sdklog.EnabledParameters) bool {
 }
 
 // OnEmit queues a copy of r without blocking, or counts it as dropped when
-// the queue is full or shut down.
+// the queue is full or shut down. A checkpoint record is kept whether the
+// queue is full or not (see Queue).
 func (q *Queue) OnEmit(_ context.Context, r *sdklog.Record) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
 		q.drop(1, "shutdown", errShutdown)
+		return nil
+	}
+	if r.EventName() == psono.CheckpointEvent {
+		q.keep(r.Clone())
 		return nil
 	}
 	select {
@@ -152,6 +171,32 @@ func (q *Queue) OnEmit(_ context.Context, r *sdklog.Record) error {
 		q.drop(1, "queue_full", nil)
 	}
 	return nil
+}
+
+// keep adds a checkpoint record to the lane the worker sends first; it
+// goes with the next export, as a queued record does.
+func (q *Queue) keep(r sdklog.Record) {
+	q.keptMu.Lock()
+	q.kept = append(q.kept, r)
+	q.nKept.Store(int64(len(q.kept)))
+	q.keptMu.Unlock()
+}
+
+// takeKept moves the checkpoint records waiting into batch, exporting full
+// batches.
+func (q *Queue) takeKept(batch []sdklog.Record) []sdklog.Record {
+	q.keptMu.Lock()
+	kept := q.kept
+	q.kept = nil
+	q.nKept.Store(0)
+	q.keptMu.Unlock()
+	for _, r := range kept {
+		batch = append(batch, r)
+		if len(batch) >= q.maxBatch {
+			batch = q.export(batch)
+		}
+	}
+	return batch
 }
 
 func (q *Queue) run() {
@@ -176,9 +221,14 @@ func (q *Queue) run() {
 	}
 }
 
-// drainInto moves what is queued into batch, exporting full batches.
+// drainInto moves what is queued into batch, exporting full batches. The
+// checkpoint records go first, and again before each further record when
+// more came in while a batch was being exported.
 func (q *Queue) drainInto(batch []sdklog.Record) []sdklog.Record {
 	for {
+		if q.nKept.Load() > 0 {
+			batch = q.takeKept(batch)
+		}
 		select {
 		case r := <-q.ch:
 			batch = append(batch, r)
@@ -254,7 +304,10 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 		}()
 		close(q.stop)
 		<-q.done // the worker exports what is queued; a canceled export returns promptly
-		q.drop(len(q.ch), "shutdown", ctx.Err())
+		q.keptMu.Lock()
+		left := len(q.ch) + len(q.kept)
+		q.keptMu.Unlock()
+		q.drop(left, "shutdown", ctx.Err())
 		if serr := q.exporter.Shutdown(ctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) && !errors.Is(serr, context.Canceled) {
 			err = serr
 		}
