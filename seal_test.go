@@ -207,8 +207,8 @@ func TestSealedPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.Unproven) != 0 || len(rep.Files) != 4 {
-		t.Fatalf("verify %v: problems %v, unproven %q, files %+v", files, rep.Problems, rep.Unproven, rep.Files)
+	if !rep.OK() || len(rep.Adopted) != 0 || len(rep.Files) != 4 {
+		t.Fatalf("verify %v: problems %v, tail %q, adopted %q, files %+v", files, rep.Problems, rep.Tail, rep.Adopted, rep.Files)
 	}
 	lines := map[int64][][]byte{} // by tree
 	total := 0
@@ -270,8 +270,8 @@ func TestSealedPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.Unproven) != 0 {
-		t.Fatalf("verify with the forwarded checkpoints: problems %v, unproven %q", rep.Problems, rep.Unproven)
+	if !rep.OK() || len(rep.Adopted) != 0 {
+		t.Fatalf("verify with the forwarded checkpoints: problems %v, tail %q, adopted %q", rep.Problems, rep.Tail, rep.Adopted)
 	}
 	// The newest lines deleted on the host, with their checkpoints: the
 	// host's files alone look intact, the forwarded copy says otherwise.

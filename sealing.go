@@ -17,10 +17,6 @@ import (
 	"github.com/otelaudit/otelaudit/seal"
 )
 
-// checkpointScope is the instrumentation scope of the AUDIT_LOG_CHECKPOINT
-// records.
-const checkpointScope = "github.com/otelaudit/otelaudit/seal"
-
 // checkpointLogger names the component of the AUDIT_LOG_CHECKPOINT records
 // (their psono.Logger).
 const checkpointLogger = "otelaudit.seal"
@@ -42,7 +38,8 @@ func newSealer(s config.Settings, res *resource.Resource, host string, queue sdk
 	if err := os.MkdirAll(filepath.Dir(s.LogPath()), s.FolderMode); err != nil {
 		return nil, s.SealKeyError(err)
 	}
-	opts := []seal.Option{seal.WithEvery(s.SealEvery), seal.WithInterval(s.SealInterval), seal.WithErrorLog(errorLog)}
+	opts := []seal.Option{seal.WithEvery(s.SealEvery), seal.WithInterval(s.SealInterval), seal.WithErrorLog(errorLog),
+		seal.WithOrigin(s.SealLogName), seal.WithStrictKey(s.Strict)}
 	if queue != nil {
 		opts = append(opts, seal.WithCheckpointFunc(checkpointEmitter(res, host, queue)))
 	}
@@ -60,7 +57,7 @@ func newSealer(s config.Settings, res *resource.Resource, host string, queue sdk
 // verify, and the off-host copy would be lost.
 func checkpointEmitter(res *resource.Resource, host string, queue sdklog.Processor) func(seal.Checkpoint) {
 	lp := sdklog.NewLoggerProvider(append(noSDKLimits(), sdklog.WithResource(res), sdklog.WithProcessor(emitOnly{queue}))...)
-	logger := lp.Logger(checkpointScope)
+	logger := lp.Logger(psono.CheckpointScope)
 	return func(cp seal.Checkpoint) {
 		var r log.Record
 		r.SetTimestamp(cp.Time)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
@@ -33,13 +34,25 @@ func gatedExporter(started chan struct{}, release chan struct{}) *sdklogtest.Rec
 }
 
 // checkpointRecord returns an AUDIT_LOG_CHECKPOINT record numbered i (its
-// body; a bare sdklog.Record keeps no attributes).
+// body), emitted in the checkpoints' scope as the sealer's records are.
 func checkpointRecord(i int) *sdklog.Record {
-	var r sdklog.Record
+	var got sdklog.Record
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(capture{&got}))
+	var r log.Record
 	r.SetEventName(psono.CheckpointEvent)
 	r.SetBody(attribute.IntValue(i))
-	return &r
+	lp.Logger(psono.CheckpointScope).Emit(context.Background(), r)
+	return &got
 }
+
+// capture keeps a copy of the last record emitted.
+type capture struct{ r *sdklog.Record }
+
+func (capture) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+
+func (c capture) OnEmit(_ context.Context, r *sdklog.Record) error { *c.r = r.Clone(); return nil }
+func (capture) Shutdown(context.Context) error                     { return nil }
+func (capture) ForceFlush(context.Context) error                   { return nil }
 
 func requestRecord() *sdklog.Record {
 	var r sdklog.Record

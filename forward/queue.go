@@ -36,7 +36,8 @@ const ScopeName = "github.com/otelaudit/otelaudit/forward"
 // request down, such as OTLP forwarding to a collector.
 //
 // OnEmit never blocks: when the queue is full the record is given up, except
-// a checkpoint record (event name psono.CheckpointEvent, the off-host copy of
+// a checkpoint record (event name psono.CheckpointEvent in scope
+// psono.CheckpointScope, the off-host copy of
 // a seal of audit.log): checkpoints wait in a lane of their own, beside the
 // bounded queue, that a full queue never takes from, and the worker sends
 // them first. That lane is bounded by nature rather than by a size: the
@@ -153,7 +154,7 @@ func (q *Queue) OnEmit(_ context.Context, r *sdklog.Record) error {
 		q.drop(1, "shutdown", errShutdown)
 		return nil
 	}
-	if r.EventName() == psono.CheckpointEvent {
+	if r.EventName() == psono.CheckpointEvent && r.InstrumentationScope().Name == psono.CheckpointScope {
 		q.keep(r.Clone())
 		return nil
 	}

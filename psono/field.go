@@ -90,6 +90,10 @@ const (
 const (
 	// CheckpointEvent is the event code of a checkpoint record.
 	CheckpointEvent = "AUDIT_LOG_CHECKPOINT"
+	// CheckpointScope is the instrumentation scope of the checkpoint
+	// records: with the event code, it tells them from a request record
+	// whose handler chose the same code.
+	CheckpointScope = "github.com/otelaudit/otelaudit/seal"
 	// LogSize is the number of lines of the file the checkpoint covers.
 	LogSize attribute.Key = "audit.log.size"
 	// LogFile is the path of audit.log when the checkpoint was signed.

@@ -87,8 +87,8 @@ func TestSealedForwarding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.Unproven) != 0 {
-		t.Fatalf("verify: problems %v, unproven %q", rep.Problems, rep.Unproven)
+	if !rep.OK() || len(rep.Adopted) != 0 {
+		t.Fatalf("verify: problems %v, tail %q, adopted %q", rep.Problems, rep.Tail, rep.Adopted)
 	}
 	lines := map[int64][]string{}
 	for _, f := range rep.Files {
@@ -144,7 +144,7 @@ func TestSealedForwarding(t *testing.T) {
 	if rep, err = seal.Verify(append(files, copyPath), v); err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.Unproven) != 0 {
-		t.Errorf("verify with the collector's checkpoints: problems %v, unproven %q", rep.Problems, rep.Unproven)
+	if !rep.OK() || len(rep.Adopted) != 0 {
+		t.Errorf("verify with the collector's checkpoints: problems %v, tail %q, adopted %q", rep.Problems, rep.Tail, rep.Adopted)
 	}
 }
