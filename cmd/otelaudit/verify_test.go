@@ -137,7 +137,9 @@ func TestVerifyCommand(t *testing.T) {
 		{"json problem", func(t *testing.T, d string) { os.Remove(filepath.Join(d, "audit.log.2.gz")) },
 			func(d string) []string { return append([]string{"-key", pub, "-json"}, logs(d)[1:]...) }, 1, `"exit": 1`},
 		{"fifo among the files", func(t *testing.T, d string) { syscall.Mkfifo(filepath.Join(d, "audit.log.0"), 0o600) },
-			func(d string) []string { return append([]string{"-key", pub, filepath.Join(d, "audit.log.0")}, logs(d)...) }, 2, "not a regular file"},
+			func(d string) []string {
+				return append([]string{"-key", pub, filepath.Join(d, "audit.log.0")}, logs(d)...)
+			}, 2, "not a regular file"},
 		{"no key", nil, func(d string) []string { return logs(d) }, 2, ""},
 		{"no files", nil, func(d string) []string { return []string{"-key", pub} }, 2, ""},
 		{"missing file", nil, func(d string) []string { return []string{"-key", pub, filepath.Join(d, "nope")} }, 2, ""},
