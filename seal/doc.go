@@ -18,8 +18,24 @@
 // that was altered, removed, inserted or moved, not only the checkpoint
 // interval it is in; the signed root covers them.
 //
+// Each checkpoint's origin is LOG/N: the log name (WithOrigin, by default
+// DefaultLogName: host and path of audit.log) and the file's number in the
+// chain, so each file is a C2SP log whose tree only grows, and another
+// host's files signed with the same key do not verify as this log's.
+//
+// Every start of a Sealer signs a checkpoint after comparing audit.log with
+// the last one: a file that still holds every sealed line goes on
+// ("resume", lines written after the last checkpoint before a crash marked
+// adopted); a file changed while the service was stopped (a sealed line
+// edited, removed or cut, a line added after a clean close, the file
+// replaced) is recorded as a break, which verification reports for ever. The
+// Sealer never signs what it cannot prove without saying so.
+//
 // The Sealer is the writing side; Verify is the checking side, used by
-// "otelaudit verify".
+// "otelaudit verify". Verify's Report is OK only when every line of every
+// file given is proven by a signed checkpoint and the chain is complete;
+// lines after the last checkpoint of the file being written (Report.Tail)
+// are the only lines that are unproven without being wrong.
 //
 // # Wiring it into the file exporter
 //
@@ -28,7 +44,12 @@
 //
 //   - New(settings' LOGGING_AUDIT_SEAL_KEY, audit.log's path,
 //     WithCheckpointFunc(emit an AUDIT_LOG_CHECKPOINT record),
-//     WithErrorLog(otel.Handle)) after the file is opened.
+//     WithOrigin(LOGGING_AUDIT_SEAL_LOG_NAME), WithStrictKey(strict mode),
+//     WithErrorLog(otel.Handle)) before the file exporter opens audit.log:
+//     New reads the file as it is.
+//   - The exporter starts its first write with a newline when audit.log
+//     ends in a torn line, so that the fragment stays a line of its own
+//     (New seals it as one and marks it).
 //   - Append(b[:off]) by the writer after each write, with exactly the bytes
 //     that reached the file, in file order. Append returns the tree number
 //     and leaf index of the first line: the position a forwarded record can
