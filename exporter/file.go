@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -34,7 +35,11 @@ const (
 // full.
 //
 // The file is opened with O_APPEND, so lines are written whole at the file's
-// end and never overwrite those of another writer. Before each write File
+// end and never overwrite those of another writer. A file that ends inside a
+// line when File opens it (a write cut short by kill -9 or a crash) gets a
+// newline before the next line, so that the fragment stays a line of its own
+// and no record is glued onto it; a sealer is not given that newline (it
+// counts the fragment as a line when it reads the file). Before each write File
 // checks that the path still names the file it has open; when audit.log was
 // deleted, moved or replaced it opens the path again (creating the file), so
 // nothing is written into a file nobody will read. A failed write is retried
@@ -65,8 +70,10 @@ type File struct {
 	cond    sync.Cond // signalled when a write finishes
 	f       *os.File  // owned by the writer while writing is true
 	id      fileID
-	watch   watch // whether the path may name another file than f; the writer's
-	opened  bool  // id is that of a file opened before
+	h       handle // f's, to ask whether it was deleted
+	watch   watch  // whether the path may name another file than f; the writer's
+	opened  bool   // id is that of a file opened before
+	gone    bool   // the file opened before was deleted or moved away when dropFile closed it
 	closed  bool
 	lastErr error
 	buf     []byte // Export's buffer
@@ -143,30 +150,76 @@ const ScopeName = "github.com/otelaudit/otelaudit/exporter"
 // Path returns the path of the file.
 func (f *File) Path() string { return f.path }
 
-// open opens the path and watches it; f.mu is held, or the caller is the
-// writer, or f is not shared yet. When the file is another than the one
-// opened before, the sealer is told.
+// open opens the path and watches it, in place of the file open before, if
+// any, which it syncs and closes once the new one is open; f.mu is held, or
+// the caller is the writer, or f is not shared yet. When the file is another
+// than the one opened before, the sealer is told.
+//
+// The file open before is closed only after the new one is open, so that
+// the new one cannot be given its inode (a file system reuses the inode
+// number of a deleted file once its last descriptor is closed) and pass for
+// it; and a file that was deleted counts as another one whatever its inode
+// number (see another).
+//
+// When the file ends inside a line (a write cut short by kill -9 or a crash)
+// it is marked torn: the next write to it begins with a newline, so that the
+// fragment stays a line of its own (see endsInsideLine).
 func (f *File) open() error {
 	if err := os.MkdirAll(filepath.Dir(f.path), f.dirMode); err != nil {
+		f.dropFile()
 		return fmt.Errorf("audit log folder: %w", err)
 	}
 	file, err := openAppend(f.path, f.fileMode)
 	if err != nil {
+		f.dropFile()
 		return err
 	}
 	fi, err := file.Stat()
 	if err != nil {
 		file.Close()
+		f.dropFile()
 		return fmt.Errorf("audit log: %w", err)
 	}
 	id := idOf(fi)
-	other := f.opened && !id.same(f.id)
-	f.f, f.id, f.opened = file, id, true
+	gone := f.gone
+	if f.f != nil {
+		gone = gone || f.h.deleted()
+		_ = f.closeFile()
+	}
+	other := f.opened && another(f.id, gone, id)
+	f.f, f.id, f.h, f.opened, f.gone = file, id, handleOf(file), true, false
+	if torn, known := endsInsideLine(f.path, id); known {
+		f.torn, f.tornID = torn, id
+	}
 	f.watch.start(f.path)
 	if other && f.sealer != nil {
 		f.rotated()
 	}
 	return nil
+}
+
+// another reports whether a file just opened, with identity id, is another
+// file than the one opened before, with identity prev: always when that one
+// was deleted or moved away (gone), whatever the identities say, since a
+// file created at the path may have been given the inode number of a
+// deleted one.
+func another(prev fileID, gone bool, id fileID) bool {
+	return gone || !prev.same(id)
+}
+
+// dropFile closes the open file when no other could be opened in its place,
+// and remembers for the next open whether it was gone: deleted, or the path
+// names another file or none. f.mu is held, or the caller is the writer.
+func (f *File) dropFile() {
+	if f.f == nil {
+		return
+	}
+	if f.h.deleted() {
+		f.gone = true
+	} else if id, err := statID(f.path); (err == nil && !id.same(f.id)) || errors.Is(err, fs.ErrNotExist) {
+		f.gone = true
+	}
+	_ = f.closeFile()
 }
 
 // closeFile syncs and closes the open file; f.mu is held, or the caller is
@@ -179,24 +232,25 @@ func (f *File) closeFile() error {
 	if cerr := f.f.Close(); err == nil {
 		err = cerr
 	}
-	f.f = nil
+	f.f, f.h = nil, handle{}
 	f.watch.stop()
 	return err
 }
 
 // current makes sure f.f is open and still the file at the path; f.mu is
 // held, or the caller is the writer. The path is checked (a stat) only when
-// the watch says it may have changed (see watch).
+// the watch says it may have changed (see watch). A file that was deleted is
+// not the file at the path even when the path's file has its identity (see
+// another).
 func (f *File) current() error {
 	if f.f != nil {
 		if !f.watch.changed() {
 			return nil
 		}
-		if id, err := statID(f.path); err == nil && id.same(f.id) {
+		if id, err := statID(f.path); err == nil && id.same(f.id) && !f.h.deleted() {
 			return nil
 		}
 		// Deleted, moved away or replaced: write to the path again.
-		_ = f.closeFile()
 	}
 	return f.open()
 }
@@ -275,9 +329,10 @@ var errShutdown = errors.New("audit log: shut down")
 // Enabled reports true: File writes every record it is given.
 func (f *File) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
 
-// Reopen writes what is pending, syncs and closes the file and opens the path
-// again, creating the file when it is missing. Call it after the file was
-// rotated (logrotate's create mode), for example on SIGHUP.
+// Reopen writes what is pending, opens the path again, creating the file
+// when it is missing, and syncs and closes the file it wrote to. Call it
+// after the file was rotated (logrotate's create mode), for example on
+// SIGHUP.
 func (f *File) Reopen() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -287,7 +342,6 @@ func (f *File) Reopen() error {
 	}
 	_ = f.flushLocked()
 	f.idle()
-	_ = f.closeFile()
 	return f.open()
 }
 

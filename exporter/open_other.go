@@ -24,3 +24,6 @@ func openAppend(path string, mode os.FileMode) (*os.File, error) {
 	}
 	return file, nil
 }
+
+// openRead opens the file at path for reading.
+func openRead(path string) (*os.File, error) { return os.Open(path) }

@@ -31,3 +31,9 @@ func openAppend(path string, mode os.FileMode) (*os.File, error) {
 	}
 	return file, nil
 }
+
+// openRead opens the file at path for reading, never through a symbolic
+// link at the last component and never blocking (on a FIFO put there).
+func openRead(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+}

@@ -14,7 +14,10 @@ import (
 //
 //   - Append with exactly the bytes that reached the file, in file order,
 //     after each write; it returns the number of the file in the seal chain
-//     (tree) and the index of the first line given (first), from 0.
+//     (tree) and the index of the first line given (first), from 0. Not
+//     given is the newline File writes after a fragment the file ends in
+//     (see File): the Sealer has counted the fragment as a line already,
+//     when it read the file or when File gave it the fragment.
 //   - Rotate when File opens a file other than the one it wrote to (after
 //     logrotate moved audit.log away and Reopen, or when a write finds that
 //     the path names another file), after the old file's last Append and

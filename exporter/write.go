@@ -28,9 +28,11 @@ func (f *File) write(b []byte, sync bool) (int, error) {
 	lines := 0 // lines of b[:off], with a sealer
 	for attempt := 0; attempt < 2 && off < len(b); attempt++ {
 		if attempt > 0 {
-			_ = f.closeFile()
+			err = f.open() // in place of the file open now
+		} else {
+			err = f.current()
 		}
-		if err = f.current(); err != nil {
+		if err != nil {
 			continue
 		}
 		if f.torn && f.tornID.same(f.id) {
@@ -75,6 +77,34 @@ func syncFile(file *os.File) error {
 		return err
 	}
 	return nil
+}
+
+// endsInsideLine reports whether the file at path, with identity id, ends
+// inside a line: it is not empty and its last byte is not a newline. That is
+// what a write cut short leaves (kill -9 or a crash while the kernel had
+// written part of it, a cut at a page boundary): the next line written must
+// begin with a newline or it would be glued onto the fragment. Only the last
+// byte is read (a pread), through a descriptor of its own, since the file is
+// opened for writing only; known is false when it cannot be read, or the path
+// names another file by then.
+func endsInsideLine(path string, id fileID) (torn, known bool) {
+	file, err := openRead(path)
+	if err != nil {
+		return false, false
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil || !fi.Mode().IsRegular() || !idOf(fi).same(id) {
+		return false, false
+	}
+	if fi.Size() == 0 {
+		return false, true
+	}
+	var last [1]byte
+	if _, err := file.ReadAt(last[:], fi.Size()-1); err != nil {
+		return false, false
+	}
+	return last[0] != '\n', true
 }
 
 // cutPartial removes the last n bytes of the open file, the start of a line
