@@ -221,7 +221,7 @@ func TestSearch(t *testing.T) {
 				if strings.Join(got, " ") != strings.Join(tt.wantEvents, " ") {
 					t.Errorf("otelaudit %q printed events %q, want %q", args, got, tt.wantEvents)
 				}
-				if !strings.Contains(errOut, "audit.log:2: skipped") {
+				if !strings.Contains(errOut, "skipped 1 line that is not a Psono audit record: "+cur+":2: ") {
 					t.Errorf("stderr %q does not report the line that is not a record", errOut)
 				}
 			}

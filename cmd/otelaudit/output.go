@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
@@ -19,8 +18,9 @@ const (
 	jsonEvent = "event.name"
 )
 
-// A printer writes matching records: the Psono line as it is in the file,
-// or with -json one JSON object per record.
+// A printer writes matching records: the Psono line as it is in the file
+// (with the bytes that would control a terminal escaped, see
+// appendEscaped), or with -json one JSON object per record.
 type printer struct {
 	w    *bufio.Writer
 	json bool
@@ -45,7 +45,12 @@ var attrOf = func() map[string]string {
 // print writes one record: raw is the line without its newline.
 func (p *printer) print(raw []byte, l psono.Line) error {
 	if !p.json {
-		p.w.Write(raw)
+		if plainText(raw) {
+			p.w.Write(raw)
+		} else {
+			p.buf = appendEscaped(p.buf[:0], raw)
+			p.w.Write(p.buf)
+		}
 		return p.w.WriteByte('\n')
 	}
 	b := append(p.buf[:0], '{')
@@ -84,8 +89,7 @@ func appendKey(b []byte, k string) []byte {
 }
 
 func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
+	return appendJSONString(b, s)
 }
 
 // flush writes what is buffered.

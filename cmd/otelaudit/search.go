@@ -1,26 +1,35 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-
-	"github.com/otelaudit/otelaudit/psono"
-	"github.com/otelaudit/otelaudit/seal"
 )
 
 const searchUsage = `usage: otelaudit search [filters] [-json] FILE...
 
 Prints the records of audit logs (plain or .gz, such as audit.log*) that pass
-every filter given, in file order: the Psono lines as they are, or with -json
-one JSON object per record, keyed by the OpenTelemetry attribute names of the
-record's fields (client.address, user.name, http.response.status_code as a
-number, audit.success as a boolean, audit.kwarg.<name> for kwargs), with
-"timestamp" (the line's time as written) and "event.name" (the event code).
-Checkpoints files among the FILEs are skipped.
+every filter given, in time order across the files (the files are merged by
+the records' times; records of the same time keep the order of the FILEs):
+the Psono lines as they are, or with -json one JSON object per record, keyed
+by the OpenTelemetry attribute names of the record's fields (client.address,
+user.name, http.response.status_code as a number, audit.success as a
+boolean, audit.kwarg.<name> for kwargs), with "timestamp" (the line's time as
+written) and "event.name" (the event code). Checkpoints files among the
+FILEs are skipped.
 
-Exit status 0: records were found; 1: none; 2: usage error or unreadable file.
+Only lines that are Psono audit records count: a time
+(2026-11-29T16:00:00.000000), then logger, user_ip, req_method, req_url,
+success, hostname, status and event, then user, user_id and kwarg_<name>
+when present. Other lines are not printed; their number and the first of
+them (FILE:LINE) are reported on stderr. Control characters, escape
+sequences and invalid UTF-8 are printed escaped (\x1b, \u009b, \xff), never
+raw. Only regular files are read (a FIFO or a device is refused, never
+waited on); a line longer than 1 MiB is an error naming the file and line.
+
+Exit status 0: records were found; 1: none; 2: usage error, unreadable file
+or interrupted.
 `
 
 func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -37,55 +46,38 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := f.prepare(); err != nil {
 		return usageError(fs, stderr, "%v", err)
 	}
-	p := newPrinter(stdout, *asJSON)
-	defer p.flush()
-	found := 0
-	for _, path := range fs.Args() {
-		n, err := searchFile(ctx, path, &f, p, stderr)
-		found += n
+	var srcs []*source
+	defer func() {
+		for _, s := range srcs {
+			s.r.Close()
+		}
+	}()
+	for i, path := range fs.Args() {
+		s, err := openSource(path, i)
 		if err != nil {
-			p.flush()
-			fmt.Fprintf(stderr, "otelaudit search: %v\n", err)
+			fmt.Fprintf(stderr, "otelaudit search: %s\n", escaped(err.Error()))
 			return exitUsage
 		}
+		if s != nil {
+			srcs = append(srcs, s)
+		}
 	}
-	if found == 0 {
+	p := newPrinter(stdout, *asJSON)
+	var skip skipped
+	found, err := merge(ctx, srcs, &f, p, &skip)
+	if ferr := p.flush(); err == nil {
+		err = ferr
+	}
+	skip.report(stderr, "search")
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		fmt.Fprintf(stderr, "otelaudit search: interrupted\n")
+		return exitUsage
+	case err != nil:
+		fmt.Fprintf(stderr, "otelaudit search: %s\n", escaped(err.Error()))
+		return exitUsage
+	case found == 0:
 		return exitFailed
 	}
 	return exitOK
-}
-
-// searchFile prints the records of one file that pass f and returns how
-// many there were. Lines that are not audit records are reported to stderr.
-func searchFile(ctx context.Context, path string, f *filter, p *printer, stderr io.Writer) (int, error) {
-	r, err := seal.OpenLog(path)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	br := bufio.NewReaderSize(r, 64<<10)
-	if head, _ := br.Peek(64); seal.IsCheckpoints(head) {
-		return 0, nil
-	}
-	found, lineNo := 0, 0
-	err = seal.ReadLines(br, func(line []byte) error {
-		lineNo++
-		if lineNo%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		l, err := psono.Parse(string(line))
-		if err != nil {
-			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", path, lineNo, err)
-			return nil
-		}
-		if !f.match(l) {
-			return nil
-		}
-		found++
-		return p.print(line, l)
-	})
-	if err != nil {
-		return found, fmt.Errorf("%s: %w", path, err)
-	}
-	return found, nil
 }

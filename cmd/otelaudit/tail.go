@@ -1,25 +1,38 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
-	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/seal"
 )
 
 const tailUsage = `usage: otelaudit tail [-f] [-n N] [filters] [-json] FILE
 
-Prints the last N records of the audit log FILE that pass the filters (the
-same as search's, with the same output), and with -f goes on printing new
-ones as the service writes them, following the path across rotation: when
-logrotate moves the file away, what was still written to it is printed and
-the new file at the path is read from its start. SIGINT stops it.
+Prints the last N records of the audit log FILE (plain or .gz) that pass the
+filters (the same as search's, with the same output and escaping; lines that
+are not Psono audit records are counted on stderr, not printed). Only the
+last N records are held in memory.
+
+With -f it goes on printing new records as the service writes them,
+following the path across rotation, until SIGINT: when the path names
+another file (logrotate moved audit.log to audit.log.1 and the service made
+a new audit.log), the file followed is read to its end first, then the next
+one from its start. Rotated files numbered the logrotate way (audit.log.1
+the newest, audit.log.2...) are followed one after another, so no file is
+skipped however many rotations happen between two looks, as long as the
+files are still there uncompressed; a file renamed another way (dateext) is
+followed by the file at the path. A path that is briefly missing is waited
+for. -f refuses a .gz FILE: a compressed file does not grow.
+
+Only regular files are read: a FIFO or a device is refused, never waited on.
+
+Exit status 0: done (with -f: stopped by SIGINT); 2: usage error, unreadable
+file, a line longer than 1 MiB (named by file and line), or interrupted
+without -f.
 `
 
 // tailOptions are tail's flags.
@@ -51,146 +64,105 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.poll <= 0 {
 		return usageError(fs, stderr, "-poll must be positive")
 	}
+	if o.n < 0 {
+		return usageError(fs, stderr, "-n must not be negative")
+	}
 	p := newPrinter(stdout, o.json)
-	defer p.flush()
-	if err := tail(ctx, fs.Arg(0), &o, p); err != nil {
-		p.flush()
-		fmt.Fprintf(stderr, "otelaudit tail: %v\n", err)
+	var skip skipped
+	var err error
+	if o.follow {
+		err = follow(ctx, fs.Arg(0), &o, p, &skip)
+	} else {
+		err = tail(ctx, fs.Arg(0), &o, p, &skip)
+	}
+	if ferr := p.flush(); err == nil {
+		err = ferr
+	}
+	skip.report(stderr, "tail")
+	switch {
+	case err == nil:
+		return exitOK
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()) && o.follow:
+		return exitOK // SIGINT is how tail -f ends
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		fmt.Fprintf(stderr, "otelaudit tail: interrupted\n")
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "otelaudit tail: %s\n", escaped(err.Error()))
 		return exitUsage
 	}
-	return exitOK
 }
 
-// follower reads the lines of a file that keeps growing.
-type follower struct {
-	path    string
-	f       *os.File
-	r       *bufio.Reader
-	partial []byte // the start of a line whose end is not written yet
-	off     int64
-}
-
-func (fl *follower) open() error {
-	f, err := os.Open(fl.path)
+// tail prints the last records of the (plain or gzip) file at path.
+func tail(ctx context.Context, path string, o *tailOptions, p *printer, skip *skipped) error {
+	r, err := seal.OpenLog(path)
 	if err != nil {
 		return err
 	}
-	fl.f, fl.r, fl.partial, fl.off = f, bufio.NewReaderSize(f, 64<<10), nil, 0
-	return nil
+	defer r.Close()
+	last, err := readLast(ctx, path, newLineReader(r, false), o, skip)
+	if err != nil {
+		return err
+	}
+	return last.print(p)
 }
 
-// lines calls fn with each whole line available now.
-func (fl *follower) lines(fn func(line []byte) error) error {
+// readLast reads lr to its end and returns the last o.n records that pass
+// o.filter.
+func readLast(ctx context.Context, path string, lr *lineReader, o *tailOptions, skip *skipped) (*lastRecords, error) {
+	last := &lastRecords{n: o.n}
 	for {
-		chunk, err := fl.r.ReadSlice('\n')
-		fl.off += int64(len(chunk))
-		if len(chunk) > 0 {
-			if chunk[len(chunk)-1] != '\n' || len(fl.partial) > 0 {
-				fl.partial = append(fl.partial, chunk...)
-				chunk = fl.partial
-			}
-			if chunk[len(chunk)-1] == '\n' {
-				line := bytes.TrimSuffix(chunk, []byte("\n"))
-				fl.partial = fl.partial[:0]
-				if ferr := fn(line); ferr != nil {
-					return ferr
-				}
-			}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-		case err == io.EOF:
-			return nil
-		default:
-			return err
+		raw, err := lr.next()
+		if err == io.EOF {
+			return last, nil
 		}
-	}
-}
-
-// tail prints the last records of path and, with o.follow, follows it.
-func tail(ctx context.Context, path string, o *tailOptions, p *printer) error {
-	fl := &follower{path: path}
-	if err := fl.open(); err != nil {
-		return err
-	}
-	defer func() { fl.f.Close() }()
-
-	type rec struct {
-		raw  []byte
-		line psono.Line
-	}
-	var last []rec // a ring of the last o.n matches
-	keep := func(line []byte) error {
-		if o.n <= 0 {
-			return nil
-		}
-		l, err := psono.Parse(string(line))
-		if err != nil || !o.filter.match(l) {
-			return nil
-		}
-		if len(last) == o.n {
-			copy(last, last[1:])
-			last = last[:o.n-1]
-		}
-		last = append(last, rec{append([]byte(nil), line...), l})
-		return nil
-	}
-	if err := fl.lines(keep); err != nil {
-		return err
-	}
-	for _, r := range last {
-		p.print(r.raw, r.line)
-	}
-	if err := p.flush(); err != nil || !o.follow {
-		return err
-	}
-	emit := func(line []byte) error {
-		l, err := psono.Parse(string(line))
-		if err != nil || !o.filter.match(l) {
-			return nil
-		}
-		return p.print(line, l)
-	}
-	t := time.NewTicker(o.poll)
-	defer t.Stop()
-	for {
-		if err := fl.lines(emit); err != nil {
-			return err
-		}
-		if err := p.flush(); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		cur, err := fl.f.Stat()
 		if err != nil {
-			return err
+			return nil, fileError(path, err)
 		}
-		now, err := os.Stat(path)
-		switch {
-		case err != nil && errors.Is(err, os.ErrNotExist):
-			// Moved away, not yet replaced: keep reading the old file.
-		case err != nil:
-			return err
-		case !os.SameFile(cur, now):
-			// Rotated: finish the old file, then read the new one from its start.
-			if err := fl.lines(emit); err != nil {
-				return err
-			}
-			fl.f.Close()
-			if err := fl.open(); err != nil {
-				return err
-			}
-		case now.Size() < fl.off:
-			// Truncated in place (copytruncate): read again from the start.
-			if _, err := fl.f.Seek(0, io.SeekStart); err != nil {
-				return err
-			}
-			fl.r.Reset(fl.f)
-			fl.off, fl.partial = 0, nil
+		l, _, err := parseRecord(raw)
+		if err != nil {
+			skip.add(path, lr.n, err)
+			continue
+		}
+		if o.filter.match(l) {
+			last.add(raw)
 		}
 	}
+}
+
+// lastRecords keeps copies of the last n lines added, and no more.
+type lastRecords struct {
+	n    int
+	ring [][]byte
+	next int // the oldest line once the ring is full
+}
+
+func (r *lastRecords) add(raw []byte) {
+	if r.n <= 0 {
+		return
+	}
+	if len(r.ring) < r.n {
+		r.ring = append(r.ring, append([]byte(nil), raw...))
+		return
+	}
+	r.ring[r.next] = append(r.ring[r.next][:0], raw...)
+	r.next = (r.next + 1) % r.n
+}
+
+// print prints the lines kept, oldest first.
+func (r *lastRecords) print(p *printer) error {
+	for i := range r.ring {
+		raw := r.ring[(r.next+i)%len(r.ring)]
+		l, _, err := parseRecord(raw)
+		if err != nil {
+			continue // cannot happen: only records are kept
+		}
+		if err := p.print(raw, l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
