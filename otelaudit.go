@@ -21,128 +21,45 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"time"
+	"sync/atomic"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelaudit/otelaudit/config"
-	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/forward"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/processor"
-	"github.com/otelaudit/otelaudit/seal"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 // Auditor is a configured audit pipeline. Its methods are safe for
 // concurrent use.
 type Auditor struct {
-	provider *sdklog.LoggerProvider
-	file     *exporter.File
-	queue    *forward.Queue
-	ownTP    *sdktrace.TracerProvider
-	handler  []instrument.Option
-	recorder *instrument.Recorder
+	provider  *sdklog.LoggerProvider
+	stages    []sdklog.Processor // built, in fan-out order
+	pipeline  sdklog.Processor   // the filter in front of the stages; nil without stages
+	ownTP     *sdktrace.TracerProvider
+	handler   []instrument.Option
+	recorder  *instrument.Recorder
+	closed    atomic.Bool
+	afterShut atomic.Int64 // records given to Record after Shutdown
+	errorLog  func(error)
 }
 
-type options struct {
-	mp             metric.MeterProvider
-	errorLog       func(error)
-	forward        sdklog.Exporter
-	forwardTimeout time.Duration
-	queueOpts      []forward.QueueOption
-	hostName       string
-	serviceName    string
-	tp             trace.TracerProvider
-	handlerOpts    []instrument.Option
-	fallback       io.Writer
-	fallbackSet    bool
-}
+// ErrShutdown is returned by Record after Shutdown: the event was not
+// recorded (and is counted and reported).
+var ErrShutdown = errors.New("otelaudit: the Auditor is shut down; the event was not recorded")
 
-// An Option configures New.
-type Option func(*options)
-
-// WithHostName sets the host name the records carry; the default is
-// instrument.FQDN, the name Psono writes.
-func WithHostName(name string) Option {
-	return func(o *options) { o.hostName = name }
-}
-
-// WithServiceName sets the service.name of the records' resource when
-// OTEL_SERVICE_NAME does not; the default is "otelaudit".
-func WithServiceName(name string) Option {
-	return func(o *options) { o.serviceName = name }
-}
-
-// WithTracerProvider sets the TracerProvider of the HTTP spans whose ids the
-// records carry. By default the Auditor makes one that samples nothing: each
-// request still gets valid trace and span ids for correlation, and no span is
-// recorded or exported.
-func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(o *options) { o.tp = tp }
-}
-
-// WithForwardExporter forwards the records (those the whitelist and
-// blacklist allow) to exp through a forward.Queue, instead of the OTLP
-// exporter the environment describes. A refused connection is retried (see
-// forward.RetryRefused). Forwarded records always hold valid
-// UTF-8, as OTLP requires: each run of invalid bytes in a string attribute
-// becomes U+FFFD (audit.log keeps the exact bytes, escaped).
-func WithForwardExporter(exp sdklog.Exporter) Option {
-	return func(o *options) { o.forward = exp }
-}
-
-// WithForwardShutdownTimeout bounds how long Shutdown waits for the
-// forwarder to deliver what is still queued (default
-// forward.DefaultShutdownTimeout), the exporter's own shutdown included;
-// what is left then is counted as dropped and reported.
-// audit.log is complete either way.
-func WithForwardShutdownTimeout(d time.Duration) Option {
-	return func(o *options) { o.forwardTimeout = d }
-}
-
-// WithQueueOptions passes options to the forwarder's forward.Queue.
-func WithQueueOptions(opts ...forward.QueueOption) Option {
-	return func(o *options) { o.queueOpts = append(o.queueOpts, opts...) }
-}
-
-// WithMeterProvider sets the MeterProvider of the pipeline's own metrics
-// (otelaudit.file.write_errors, otelaudit.forward.dropped); the default is
-// the global one.
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(o *options) { o.mp = mp }
-}
-
-// WithErrorLog sets the one place the pipeline reports its problems: records
-// that could not be written to audit.log, records the forwarder gave up
-// (both counted exactly, rate-limited, with a final report at Shutdown) and
-// handlers that panicked. The default is otel.Handle.
-func WithErrorLog(f func(error)) Option {
-	return func(o *options) { o.errorLog = f }
-}
-
-// WithFallback sets where a record that cannot be written to audit.log goes,
-// whole, after exporter.FallbackMark; the default is standard error. A nil w
-// turns the fallback off (the records are still counted and reported).
-func WithFallback(w io.Writer) Option {
-	return func(o *options) { o.fallback, o.fallbackSet = w, true }
-}
-
-// WithHandlerOptions adds options for the instrument middleware that Handler
-// returns, for example instrument.WithDefaultLogger.
-func WithHandlerOptions(opts ...instrument.Option) Option {
-	return func(o *options) { o.handlerOpts = append(o.handlerOpts, opts...) }
-}
-
-// New builds the audit pipeline for s. When s.Enabled is false the pipeline
-// records nothing (Handler still traces requests) and no file is opened.
+// New builds the audit pipeline for s, after checking s (Settings.Validate:
+// the same rules for loaded and hand-built settings). When s.Enabled is
+// false the pipeline records nothing (Handler still traces requests) and no
+// file is opened.
 //
 // When s.Enabled is true, records go to audit.log synchronously and, when
 // forward.Configured (or WithForwardExporter is given), also to an OTLP
@@ -161,126 +78,139 @@ func WithHandlerOptions(opts ...instrument.Option) Option {
 // (psono.LogTree, psono.LogIndex; not with buffered durability). A key file
 // that cannot be read, or is not a private key, is an error naming the
 // setting (see config.Settings.SealKeyError).
-func New(s config.Settings, opts ...Option) (*Auditor, error) {
-	var o options
+//
+// The pipeline is one LoggerProvider whose one processor is a
+// processor.EventFilter in front of a processor.Fanout to the stages (the
+// file, the forwarder); whatever New built before an error is shut down
+// again.
+func New(s config.Settings, opts ...Option) (_ *Auditor, err error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{serviceName: "otelaudit", forwardTimeout: forward.DefaultShutdownTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.hostName == "" {
 		o.hostName = instrument.FQDN()
 	}
-	if o.forwardTimeout == 0 {
+	if o.forwardTimeout < 1 {
 		o.forwardTimeout = forward.DefaultShutdownTimeout
 	}
-	if o.serviceName == "" {
-		o.serviceName = "otelaudit"
+	if o.errorLog == nil {
+		o.errorLog = otel.Handle
 	}
-	a := &Auditor{}
-	if o.tp == nil {
-		a.ownTP = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
-		o.tp = a.ownTP
-	}
+	e := &env{errorLog: o.errorLog, mp: o.mp, hostName: o.hostName, resource: newResource(o),
+		opts: &o, checkpoints: &checkpointEmitter{host: o.hostName}}
 
+	var cleanup []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanup) - 1; i >= 0; i-- {
+				cleanup[i]()
+			}
+		}
+	}()
+	a := &Auditor{errorLog: o.errorLog}
+	stages := o.stages
+	if stages == nil {
+		stages = defaultStages()
+	}
+	for _, st := range stages {
+		p, err := st.build(s, e)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			a.stages = append(a.stages, p)
+			cleanup = append(cleanup, func() { _ = p.Shutdown(context.Background()) })
+		}
+	}
+	// The middleware's records carry each key once by construction, so the
+	// SDK's per-record duplicate check (three quarters of an Emit) is
+	// skipped. The SDK's attribute limits are off (see noSDKLimits): the
+	// middleware's own documented cap (WithMaxValueLength, marked in the
+	// line) applies.
+	lpOpts := append([]sdklog.LoggerProviderOption{sdklog.WithResource(e.resource), sdklog.WithAllowKeyDuplication()},
+		noSDKLimits()...)
+	if len(a.stages) > 0 {
+		filter, err := processor.NewEventFilter(processor.Fanout(a.stages...),
+			processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
+		if err != nil {
+			return nil, err
+		}
+		a.pipeline = filter
+		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))
+	}
+	a.provider = sdklog.NewLoggerProvider(lpOpts...)
+	e.checkpoints.attach(a.provider.Logger(psono.CheckpointScope))
+	a.handler = a.handlerOptions(s, o)
+	a.recorder = instrument.NewRecorder(a.handler...)
+	return a, nil
+}
+
+// handlerOptions returns the middleware's options for s.
+func (a *Auditor) handlerOptions(s config.Settings, o options) []instrument.Option {
+	tp := o.tp
+	if tp == nil {
+		a.ownTP = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+		tp = a.ownTP
+	}
+	h := []instrument.Option{
+		instrument.WithLoggerProvider(a.provider),
+		instrument.WithHostName(o.hostName),
+		instrument.WithOTelHTTPOptions(otelhttp.WithTracerProvider(tp)),
+		instrument.WithErrorLog(o.errorLog),
+	}
+	if s.NumProxies > 0 {
+		h = append(h, instrument.WithNumProxies(s.NumProxies))
+	}
+	if hdr := s.TrustedIPHeaderName(); hdr != "" {
+		h = append(h, instrument.WithTrustedIPHeader(hdr))
+	}
+	if hdr := s.TrustedIPHeaderOverwriteName(); hdr != "" {
+		h = append(h, instrument.WithTrustedIPHeaderOverwrite(hdr))
+	}
+	if o.defaultLogger != "" {
+		h = append(h, instrument.WithDefaultLogger(o.defaultLogger))
+	}
+	if o.maxValueLength > 0 {
+		h = append(h, instrument.WithMaxValueLength(o.maxValueLength))
+	}
+	if s.Enabled && s.Strict {
+		h = append(h, instrument.WithStrict(a.healthy), instrument.WithStrictLimits(s.StrictMaxResponse, s.StrictMaxHeld))
+	}
+	return h
+}
+
+// healthy reports the first problem of a stage that strict mode consults.
+func (a *Auditor) healthy() error {
+	for _, p := range a.stages {
+		if h, ok := p.(health); ok {
+			if err := h.Healthy(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// newResource returns the records' resource (see New).
+func newResource(o options) *resource.Resource {
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
 		semconv.ServiceName(o.serviceName), semconv.ServiceInstanceID(newInstanceID()),
 		semconv.HostName(o.hostName)))
 	if err != nil {
-		return nil, fmt.Errorf("audit resource: %w", err)
+		// Only a conflict of schema URLs fails a merge; keep ours.
+		res = resource.NewSchemaless(semconv.ServiceName(o.serviceName), semconv.ServiceInstanceID(newInstanceID()),
+			semconv.HostName(o.hostName))
 	}
 	if env, err := resource.New(context.Background(), resource.WithFromEnv()); err == nil {
 		if merged, err := resource.Merge(res, env); err == nil {
 			res = merged
 		}
 	}
-
-	// The middleware's records carry each key once by construction, so the
-	// SDK's per-record duplicate check (three quarters of an Emit) is
-	// skipped. The SDK's attribute limits are off (see noSDKLimits): the
-	// middleware's own documented cap (instrument.WithMaxValueLength, marked
-	// in the line) applies.
-	lpOpts := append([]sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication()},
-		noSDKLimits()...)
-	if s.Enabled {
-		fileOpts := []exporter.FileOption{exporter.WithLocation(s.Time.Location()), exporter.WithDurability(s.Durability),
-			exporter.WithFileMode(s.FileMode), exporter.WithDirMode(s.FolderMode)}
-		queueOpts := []forward.QueueOption{forward.WithShutdownTimeout(o.forwardTimeout)}
-		if o.mp != nil {
-			fileOpts = append(fileOpts, exporter.WithMeterProvider(o.mp))
-			queueOpts = append(queueOpts, forward.WithMeterProvider(o.mp))
-		}
-		if o.fallbackSet {
-			fileOpts = append(fileOpts, exporter.WithFallback(o.fallback))
-		}
-		if s.Strict {
-			fileOpts = append(fileOpts, exporter.WithStrictPermissions())
-		}
-		if o.errorLog != nil {
-			fileOpts = append(fileOpts, exporter.WithErrorLog(o.errorLog))
-			queueOpts = append(queueOpts, forward.WithErrorLog(o.errorLog))
-		}
-		if o.forward == nil && forward.Configured() {
-			if o.forward, err = forward.NewExporter(context.Background()); err != nil {
-				return nil, err
-			}
-		}
-		sinks := []sdklog.Processor{nil} // the file, first
-		if o.forward != nil {
-			a.queue = forward.NewQueue(forward.ValidUTF8(forward.RetryRefused(o.forward, forward.DefaultRetryWindow)),
-				append(queueOpts, o.queueOpts...)...)
-			sinks = append(sinks, a.queue)
-		}
-		var sealer *seal.Sealer // closed by the file's Shutdown
-		if s.SealKey != "" {
-			if sealer, err = newSealer(s, res, o.hostName, a.queueOrNil(), o.errorLog); err != nil {
-				a.shutdownQueue()
-				return nil, err
-			}
-			fileOpts = append(fileOpts, exporter.WithSealer(sealer))
-		}
-		a.file, err = exporter.NewFile(s.LogPath(), fileOpts...)
-		if err != nil {
-			if sealer != nil {
-				_ = sealer.Close()
-			}
-			a.shutdownQueue()
-			return nil, err
-		}
-		sinks[0] = a.file
-		filter, err := processor.NewEventFilter(processor.Fanout(sinks...),
-			processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
-		if err != nil {
-			_ = a.file.Shutdown(context.Background())
-			a.shutdownQueue()
-			return nil, err
-		}
-		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))
-	}
-	a.provider = sdklog.NewLoggerProvider(lpOpts...)
-
-	a.handler = []instrument.Option{
-		instrument.WithLoggerProvider(a.provider),
-		instrument.WithHostName(o.hostName),
-		instrument.WithOTelHTTPOptions(otelhttp.WithTracerProvider(o.tp)),
-	}
-	if o.errorLog != nil {
-		a.handler = append(a.handler, instrument.WithErrorLog(o.errorLog))
-	}
-	if s.NumProxies > 0 {
-		a.handler = append(a.handler, instrument.WithNumProxies(s.NumProxies))
-	}
-	if s.Enabled && s.Strict {
-		a.handler = append(a.handler, instrument.WithStrict(a.file.Healthy),
-			instrument.WithStrictLimits(s.StrictMaxResponse, s.StrictMaxHeld))
-	}
-	if h := s.TrustedIPHeaderName(); h != "" {
-		a.handler = append(a.handler, instrument.WithTrustedIPHeader(h))
-	}
-	if h := s.TrustedIPHeaderOverwriteName(); h != "" {
-		a.handler = append(a.handler, instrument.WithTrustedIPHeaderOverwrite(h))
-	}
-	a.handler = append(a.handler, o.handlerOpts...)
-	a.recorder = instrument.NewRecorder(a.handler...)
-	return a, nil
+	return res
 }
 
 // noSDKLimits returns the LoggerProvider options that turn the SDK's
@@ -316,8 +246,14 @@ func (a *Auditor) Handler(h http.Handler) http.Handler {
 // Its line holds None for user_ip, req_method, req_url and status, and the
 // Auditor's host name (see instrument.Recorder.Record). Called with a
 // request's context it carries the request's trace and span ids. It returns
-// the error of a failed audit.log write (durability write or fsync).
+// the error of a failed audit.log write (durability write or fsync), and
+// ErrShutdown after Shutdown (the event is counted and reported).
 func (a *Auditor) Record(ctx context.Context, ev instrument.Event) error {
+	if a.closed.Load() {
+		n := a.afterShut.Add(1)
+		a.errorLog(fmt.Errorf("%w (event %q; %d after Shutdown so far)", ErrShutdown, ev.Event, n))
+		return ErrShutdown
+	}
 	return a.recorder.Record(ctx, ev)
 }
 
@@ -329,41 +265,55 @@ func (a *Auditor) LoggerProvider() *sdklog.LoggerProvider { return a.provider }
 // ForwardDropped returns how many records the OTLP forwarder has given up
 // (0 when there is no forwarder). audit.log never misses these records.
 func (a *Auditor) ForwardDropped() int64 {
-	if a.queue == nil {
-		return 0
+	var n int64
+	for _, p := range a.stages {
+		if d, ok := p.(dropCounter); ok {
+			n += d.Dropped()
+		}
 	}
-	return a.queue.Dropped()
+	return n
 }
 
 // Reopen reopens audit.log at its path, for log rotation: call it after the
 // file was moved away (logrotate's create mode, on SIGHUP). It does nothing
 // when audit logging is off.
 func (a *Auditor) Reopen() error {
-	if a.file == nil {
-		return nil
+	var err error
+	for _, p := range a.stages {
+		if r, ok := p.(reopener); ok {
+			err = errors.Join(err, r.Reopen())
+		}
 	}
-	return a.file.Reopen()
+	return err
 }
 
-// Shutdown writes every record emitted so far to audit.log and closes it,
-// then gives the forwarder what is left of ctx (at most its shutdown
-// timeout, see WithForwardShutdownTimeout) to deliver what it still holds,
-// and closes the pipeline. Records emitted after Shutdown are dropped, so
-// shut the HTTP server down first.
+// Shutdown writes every record emitted so far to audit.log and closes it
+// (with its sealer's closing checkpoint), then gives the forwarder what is
+// left of ctx (at most its shutdown timeout, see
+// WithForwardShutdownTimeout) to deliver what it still holds, and closes the
+// pipeline. Records emitted after Shutdown are dropped, so shut the HTTP
+// server down first; Record returns ErrShutdown.
 //
 // Writing audit.log is never skipped, not even when ctx is already done: an
 // http.Server.Shutdown that used up a shared deadline must not cost the
 // records of the requests it drained. What the forwarder could not deliver
 // is counted (ForwardDropped) and reported.
 func (a *Auditor) Shutdown(ctx context.Context) error {
+	a.closed.Store(true)
 	var err error
-	if a.file != nil {
-		err = a.file.Shutdown(context.WithoutCancel(ctx))
+	for _, p := range a.stages {
+		if d, ok := p.(drainer); ok {
+			err = errors.Join(err, d.Drain())
+		}
 	}
-	if a.queue != nil {
-		err = errors.Join(err, a.queue.Shutdown(ctx))
+	// The stages shut down in order, with ctx (the file ignores its
+	// cancellation). Then the provider stops: its own Shutdown cannot be
+	// given ctx, because the SDK (v1.47) gives up at once on a context that
+	// is already done, without shutting anything down, and never tries
+	// again; the stages it shuts down once more are shut already.
+	if a.pipeline != nil {
+		err = errors.Join(err, a.pipeline.Shutdown(ctx))
 	}
-	// The processors are shut down already; this stops the provider.
 	err = errors.Join(err, a.provider.Shutdown(context.WithoutCancel(ctx)))
 	if a.ownTP != nil {
 		err = errors.Join(err, a.ownTP.Shutdown(context.WithoutCancel(ctx)))

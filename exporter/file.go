@@ -18,6 +18,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/internal/report"
+	"github.com/otelaudit/otelaudit/psono"
 	"github.com/otelaudit/otelaudit/receipt"
 )
 
@@ -260,8 +261,12 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 // OnEmit writes r as one line with the configured durability and records the
 // outcome in the Receipt of ctx, if any. A record that could not be written
 // is counted and reported (see File); OnEmit then returns nil all the same,
-// so that the SDK does not report every lost record once more.
+// so that the SDK does not report every lost record once more. A checkpoint
+// record of the sealer (psono.IsCheckpoint) is not written.
 func (f *File) OnEmit(ctx context.Context, r *sdklog.Record) error {
+	if isCheckpoint(r) {
+		return nil
+	}
 	bp := linePool.Get().(*[]byte)
 	line := AppendLine((*bp)[:0], r, f.loc)
 	pos, err := f.commit(line, 1)
@@ -276,6 +281,13 @@ func (f *File) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	return nil
 }
 
+// isCheckpoint reports a checkpoint record of the sealer, which is never
+// written to audit.log: its lines are what it proves (see
+// psono.IsCheckpoint).
+func isCheckpoint(r *sdklog.Record) bool {
+	return psono.IsCheckpoint(r.EventName(), r.InstrumentationScope().Name)
+}
+
 // Export writes one line per record, all of them with as few write calls as
 // the operating system allows, with the configured durability. It returns
 // the error of a failed write (and counts and reports it, see File).
@@ -284,10 +296,15 @@ func (f *File) Export(ctx context.Context, records []sdklog.Record) error {
 	buf := f.buf[:0]
 	f.buf = nil
 	f.mu.Unlock()
+	n := 0
 	for i := range records {
+		if isCheckpoint(&records[i]) {
+			continue
+		}
 		buf = AppendLine(buf, &records[i], f.loc)
+		n++
 	}
-	_, err := f.commit(buf, len(records))
+	_, err := f.commit(buf, n)
 	if cap(buf) <= 1<<20 {
 		f.mu.Lock()
 		f.buf = buf

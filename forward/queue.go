@@ -154,7 +154,7 @@ func (q *Queue) OnEmit(_ context.Context, r *sdklog.Record) error {
 		q.drop(1, "shutdown", errShutdown)
 		return nil
 	}
-	if r.EventName() == psono.CheckpointEvent && r.InstrumentationScope().Name == psono.CheckpointScope {
+	if psono.IsCheckpoint(r.EventName(), r.InstrumentationScope().Name) {
 		q.keep(r.Clone())
 		return nil
 	}

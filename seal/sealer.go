@@ -131,15 +131,15 @@ func New(keyPath, logPath string, opts ...Option) (*Sealer, error) {
 	for _, o := range opts {
 		o(&c)
 	}
+	signer, verifier, err := LoadSigner(keyPath)
+	if err != nil {
+		return nil, err
+	}
 	if err := CheckKeyFile(keyPath); err != nil {
 		if c.keyCheck {
 			return nil, err
 		}
-		c.errorLog(fmt.Errorf("seal: WARNING: %w", err))
-	}
-	signer, verifier, err := LoadSigner(keyPath)
-	if err != nil {
-		return nil, err
+		c.errorLog(fmt.Errorf("WARNING: %w", err))
 	}
 	if c.origin == "" {
 		c.origin = DefaultLogName(logPath)

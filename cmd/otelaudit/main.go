@@ -4,13 +4,14 @@
 // Usage:
 //
 //	otelaudit keygen [-dir DIR] NAME
-//	otelaudit verify -key NAME.pub FILE...
+//	otelaudit verify -key NAME.pub [-log NAME] [-allow-tail] [-json] FILE...
 //	otelaudit search [filters] [-json] FILE...
 //	otelaudit tail [-f] [-n N] [filters] [-json] FILE
 //	otelaudit help [COMMAND]
 //
-// Exit status: 0 success; 1 when verify finds a problem or search finds
-// nothing; 2 for usage errors and files that cannot be read.
+// Exit status: 0 success; 1 when verify cannot prove every line or search
+// finds nothing; 2 for usage errors, files that cannot be read or are not
+// regular files, and an interrupted search or tail.
 package main
 
 import (
@@ -54,6 +55,9 @@ func init() {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C ends the command cleanly; from then on the signals
+	// are the default again, so a second one ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

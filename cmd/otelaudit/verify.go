@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -105,7 +104,7 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	printReport(stdout, rep, *quiet)
 	switch {
 	case len(rep.Problems) > 0:
-		fmt.Fprintf(stderr, "otelaudit verify: NOT INTACT: %d problem(s); the first: %s\n", len(rep.Problems), terminalSafe(rep.Problems[0].String()))
+		fmt.Fprintf(stderr, "otelaudit verify: NOT INTACT: %d problem(s); the first: %s\n", len(rep.Problems), escaped(rep.Problems[0].String()))
 	case code != exitOK:
 		fmt.Fprintf(stderr, "otelaudit verify: NOT PROVEN YET: %d file(s) end in lines after the last checkpoint (the live tail); run again after the next checkpoint, or give -allow-tail\n", len(rep.Tail))
 	case !*quiet:
@@ -129,7 +128,7 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) int {
 
 // printReport prints the report as text; with quiet, only the problems.
 func printReport(w io.Writer, rep *seal.Report, quiet bool) {
-	p := func(format string, args ...any) { fmt.Fprint(w, terminalSafe(fmt.Sprintf(format, args...))+"\n") }
+	p := func(format string, args ...any) { fmt.Fprint(w, escaped(fmt.Sprintf(format, args...))+"\n") }
 	if !quiet {
 		if rep.Log != "" {
 			p("log: %s", rep.Log)
@@ -157,22 +156,4 @@ func printReport(w io.Writer, rep *seal.Report, quiet bool) {
 	for _, pr := range rep.Problems {
 		p("PROBLEM: %s", pr)
 	}
-}
-
-// terminalSafe escapes the control bytes and invalid UTF-8 of s (paths and
-// messages can hold what a file name held) so that nothing reaches the
-// terminal raw.
-func terminalSafe(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
