@@ -185,3 +185,27 @@ func TestKeyHygiene(t *testing.T) {
 		t.Fatalf("warnings %v; want the key's mode reported", warned)
 	}
 }
+
+// TestRotateIntoFileWithLines: after a rotation the service opens a new
+// audit.log that another process already wrote lines to; they are sealed as
+// they are, but marked, and verify fails.
+func TestRotateIntoFileWithLines(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, pubPath := newKey(t, t.TempDir())
+	v, _ := LoadVerifier(pubPath)
+	path := filepath.Join(dir, "audit.log")
+	sv := startService(t, keyPath, path, WithErrorLog(func(error) {}))
+	sv.write(5)
+	os.Rename(path, path+".1")
+	os.WriteFile(path, []byte("2026-11-29T16:00:00.000000 logger=x, user_ip=10.0.0.1, success=True, event=LOGIN_SUCCESS\n"), 0o600)
+	sv.reopen()
+	sv.write(2)
+	sv.close()
+	rep, err := Verify([]string{path, path + ".1"}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || !strings.Contains(rep.Problems[0].Msg, "written by another process") {
+		t.Fatalf("problems %v; want the foreign line reported", rep.Problems)
+	}
+}

@@ -529,13 +529,31 @@ func (s *Sealer) Rotate() error {
 	s.cpMu.Lock()
 	defer s.cpMu.Unlock()
 	err := s.checkpointLocked("rotate")
+	// The new file should be empty: logrotate created it, or the exporter
+	// did. Lines already in it were written by someone else; they are
+	// sealed as they are, and the start checkpoint says so.
+	fh, rerr := readHashes(s.logPath)
 	s.mu.Lock()
 	s.tree++
 	s.fr = frontier{}
 	s.pending = nil
 	s.partial = s.partial[:0]
 	s.lastSize = 0
+	if rerr == nil && len(fh.hashes) > 0 {
+		for _, h := range fh.hashes {
+			s.fr.push(h)
+		}
+		s.pending = append(s.pending, fh.hashes...)
+		s.adopted = int64(len(fh.hashes))
+		if fh.torn {
+			s.fragment = s.adopted
+		}
+		s.brk = fmt.Sprintf("the new %s already held %d line(s) when the service opened it after a rotation: written by another process, not by this service", s.logPath, len(fh.hashes))
+	}
 	s.mu.Unlock()
+	if s.brk != "" {
+		s.cfg.errorLog(fmt.Errorf("seal: TAMPERING: %s", s.brk))
+	}
 	s.fileID = fileIDAt(s.logPath)
 	if err2 := s.checkpointLocked("start"); err == nil {
 		err = err2
