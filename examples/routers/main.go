@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -58,11 +59,33 @@ func template(path string) string {
 	return strings.NewReplacer("{", ":", "}", "").Replace(path)
 }
 
+// pathValue decodes a parameter value a router matched in the escaped path
+// (escaped: the request has a URL.RawPath), as ServeMux, gorilla/mux and gin
+// hand them over; a value that is not valid percent-encoding stays as it is.
+// The adapters record the values decoded by themselves: this is for the
+// demo's handlers, which look the ids up.
+func pathValue(escaped bool, v string) string {
+	if escaped {
+		if d, err := url.PathUnescape(v); err == nil {
+			return d
+		}
+	}
+	return v
+}
+
 func chiRouter(api *demo.API, a *otelaudit.Auditor) http.Handler {
 	r := chi.NewRouter()
 	r.Use(otelauditchi.Middleware)
 	for _, rt := range api.Routes() {
-		r.Method(rt.Method, rt.Path, rt.Handler) // chi sets r.PathValue itself
+		h := rt.Handler
+		r.Method(rt.Method, rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// chi sets r.PathValue itself, escaped when it routed URL.RawPath.
+			p := chi.RouteContext(r.Context()).URLParams
+			for i, k := range p.Keys {
+				r.SetPathValue(k, pathValue(r.URL.RawPath != "", p.Values[i]))
+			}
+			h(w, r)
+		}))
 	}
 	return a.Handler(r)
 }
@@ -107,7 +130,7 @@ func echoRouter(api *demo.API, a *otelaudit.Auditor) http.Handler {
 		h := rt.Handler
 		e.Add(rt.Method, template(rt.Path), func(c echo.Context) error {
 			for i, n := range c.ParamNames() {
-				c.Request().SetPathValue(n, c.ParamValues()[i])
+				c.Request().SetPathValue(n, pathValue(c.Request().URL.RawPath != "", c.ParamValues()[i]))
 			}
 			h(c.Response(), c.Request())
 			return nil

@@ -118,3 +118,53 @@ func TestUnknownRouter(t *testing.T) {
 		t.Fatalf("run = %v", err)
 	}
 }
+
+// TestEncodedParams: percent-encoded path parameters reach the line (and
+// the demo's handlers) decoded, through each router, as Psono (Django)
+// decodes them: a datastore id with an encoded '-', a share id likewise,
+// and an id with an encoded comma and space that no datastore has.
+func TestEncodedParams(t *testing.T) {
+	for _, name := range routerNames {
+		t.Run(name, func(t *testing.T) {
+			base, logPath, stop := serve(t, name, "")
+			c := &demotest.Client{T: t, Base: base}
+			_, out := c.Do("POST", "/authentication/login/", map[string]string{"username": "demo2@example.com", "password": "demo2"})
+			c.Token = out["token"].(string)
+			c.Do("POST", "/authentication/activate-token/", nil)
+			want := []struct {
+				path   string
+				status int
+				event  string
+				kwarg  string // kwarg_datastore_id or kwarg_share_id
+			}{
+				{"/datastore/bed4572d%2D6a28-4c00-94c2-dd45322de1d0/", 200, "LIST_DATASTORE_SUCCESS", "bed4572d-6a28-4c00-94c2-dd45322de1d0"},
+				{"/share/de10070a%2De836-4fb7-838c-89a85486c7c5/", 200, "READ_SHARE_SUCCESS", "de10070a-e836-4fb7-838c-89a85486c7c5"},
+				{"/datastore/a%2C%20user=admin/", 404, "LIST_DATASTORE_NOT_FOUND_ERROR", "a, user=admin"},
+			}
+			for _, w := range want {
+				if code, _ := c.Do("GET", w.path, nil); code != w.status {
+					t.Errorf("GET %s = %d, want %d", w.path, code, w.status)
+				}
+			}
+			stop()
+			got := demotest.Lines(t, logPath)[2:]
+			if len(got) != len(want) {
+				t.Fatalf("%d lines, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+			}
+			for i, w := range want {
+				l, err := psono.Parse(got[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev, _ := l.Get("event")
+				kw, ok := l.Get("kwarg_datastore_id")
+				if !ok {
+					kw, _ = l.Get("kwarg_share_id")
+				}
+				if ev != w.event || kw != w.kwarg {
+					t.Errorf("line %s\nwant event %s, parameter %q", got[i], w.event, w.kwarg)
+				}
+			}
+		})
+	}
+}

@@ -2,9 +2,11 @@ package otelauditchi_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/instrument"
@@ -29,18 +31,21 @@ func standardRouter(r chi.Router) {
 	r.Get("/files/*", func(w http.ResponseWriter, r *http.Request) {})
 }
 
+// mounted returns cases as a sub-router mounted at /api gives them.
+func mounted(cases []routertest.Case) []routertest.Case {
+	out := make([]routertest.Case, len(cases))
+	for i, c := range cases {
+		c.Path = "/api" + c.Path
+		if c.Event != "READ_SECRET_ERROR" && c.Event != "REQUEST_ERROR" {
+			c.Event = strings.Replace(c.Event, "_", "_API_", 1)
+		}
+		out[i] = c
+	}
+	return out
+}
+
 func TestChi(t *testing.T) {
 	std := routertest.Standard("GET_FILES_PATH_SUCCESS", "path", "a/b.txt")
-	mounted := make([]routertest.Case, len(std))
-	for i, c := range std {
-		c.Path = "/api" + c.Path
-		c.Event = map[string]string{
-			"GET_ITEMS_ID_SUCCESS": "GET_API_ITEMS_ID_SUCCESS", "DELETE_ITEMS_ID_SUCCESS": "DELETE_API_ITEMS_ID_SUCCESS",
-			"GET_FORBIDDEN_ID_ERROR": "GET_API_FORBIDDEN_ID_ERROR", "GET_PANIC_ERROR": "GET_API_PANIC_ERROR",
-			"GET_RE_ID_SUCCESS": "GET_API_RE_ID_SUCCESS", "GET_FILES_PATH_SUCCESS": "GET_API_FILES_PATH_SUCCESS",
-		}[c.Event] + map[bool]string{true: c.Event}[c.Event == "READ_SECRET_ERROR" || c.Event == "REQUEST_ERROR"]
-		mounted[i] = c
-	}
 	tests := []struct {
 		name  string
 		wire  func(a *otelaudit.Auditor) http.Handler
@@ -60,7 +65,78 @@ func TestChi(t *testing.T) {
 			standardRouter(sub)
 			r.Mount("/api", sub)
 			return a.Handler(r)
-		}, mounted},
+		}, mounted(std)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { routertest.Run(t, tt.wire, tt.cases) })
+	}
+}
+
+// TestChiDecodedRoutingPath: middleware.StripSlashes makes chi route the
+// decoded URL.Path even when the request has a RawPath; its values are
+// recorded as they are, never decoded a second time.
+func TestChiDecodedRoutingPath(t *testing.T) {
+	routertest.Run(t, func(a *otelaudit.Auditor) http.Handler {
+		r := chi.NewRouter()
+		r.Use(otelauditchi.Middleware, middleware.StripSlashes)
+		r.Get("/strip/{id}", func(w http.ResponseWriter, r *http.Request) {})
+		return a.Handler(r)
+	}, []routertest.Case{
+		{Name: "decoded by chi", Method: "GET", Path: "/strip/50%2541%2C/", Status: 200, Event: "GET_STRIP_ID_SUCCESS",
+			Kwargs: map[string]string{"id": "50%41,"}},
+		{Name: "escaped", Method: "GET", Path: "/strip/50%2541%2C", Status: 200, Event: "GET_STRIP_ID_SUCCESS",
+			Kwargs: map[string]string{"id": "50%41,"}},
+	})
+}
+
+// TestChiAuthBeforeRouting: authentication registered with r.Use after the
+// adapter runs before chi routes the request; its 403 still names the
+// route (chi's Find), with decoded parameters, on the root router, through
+// a Mount, and in the middleware of the mounted sub-router itself.
+func TestChiAuthBeforeRouting(t *testing.T) {
+	auth := routertest.AuthBeforeRouting("GET_FILES_PATH_SUCCESS", "path", "a/b.txt")
+	tests := []struct {
+		name  string
+		wire  func(a *otelaudit.Auditor) http.Handler
+		cases []routertest.Case
+	}{
+		{"root router", func(a *otelaudit.Auditor) http.Handler {
+			r := chi.NewRouter()
+			r.Use(otelauditchi.Middleware, routertest.Deny)
+			standardRouter(r)
+			return a.Handler(r)
+		}, auth},
+		{"root router, mounted routes", func(a *otelaudit.Auditor) http.Handler {
+			r := chi.NewRouter()
+			r.Use(otelauditchi.Middleware, routertest.Deny)
+			sub := chi.NewRouter()
+			standardRouter(sub)
+			r.Mount("/api", sub)
+			return a.Handler(r)
+		}, mounted(auth)},
+		{"in the mounted sub-router", func(a *otelaudit.Auditor) http.Handler {
+			r := chi.NewRouter()
+			r.Use(otelauditchi.Middleware)
+			r.Route("/api", func(sub chi.Router) {
+				sub.Use(routertest.Deny)
+				standardRouter(sub)
+			})
+			return a.Handler(r)
+		}, mounted(auth)},
+		// The documented limits: the adapter does not run for the refused
+		// request.
+		{"limit: authentication before the adapter", func(a *otelaudit.Auditor) http.Handler {
+			r := chi.NewRouter()
+			r.Use(routertest.Deny, otelauditchi.Middleware)
+			standardRouter(r)
+			return a.Handler(r)
+		}, routertest.Unrouted(auth, "registered before otelauditchi.Middleware, authentication answers before the adapter runs")},
+		{"limit: authentication around the router", func(a *otelaudit.Auditor) http.Handler {
+			r := chi.NewRouter()
+			r.Use(otelauditchi.Middleware)
+			standardRouter(r)
+			return a.Handler(routertest.Deny(r))
+		}, routertest.Unrouted(auth, "wrapped around the router, authentication answers before chi (and the adapter) runs")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { routertest.Run(t, tt.wire, tt.cases) })

@@ -22,12 +22,34 @@
 // registered for it (or for every method, with Any). echo's own 404 and 405
 // report no route (REQUEST_ERROR).
 //
+// Parameter values are recorded decoded, as Psono records them: echo
+// matches the escaped path (URL.RawPath, when the request has one) and
+// hands its handlers the escaped values (c.Param gives "a%2C%20b"); the
+// record gets them through url.PathUnescape ("a, b"). A value that is not
+// valid percent-encoding (which net/http's server never lets through, but
+// code in process may set in URL.RawPath) is recorded as it is. A value
+// echo matched in the decoded path (a request without RawPath) is never
+// decoded twice. echo's own c.Param stays escaped: a handler that looks a
+// value up should decode it the same way.
+//
+// Authentication registered with e.Use after Middleware runs after echo
+// routed the request, so its 401 or 403 has the route. Middleware answering
+// before routing (registered with e.Pre) is seen only by a Middleware
+// registered with e.Pre before it: e.Pre(otelauditecho.Middleware(), auth).
+// When echo did not route the request, Middleware asks echo's router for
+// the route it would have served (Router.Find, which serves nothing). A
+// Middleware registered after the middleware that answers (with e.Use after
+// it, or with e.Use when it answers in e.Pre), or an authentication wrapped
+// around the echo server, never runs for the refused request: its line
+// says REQUEST_ERROR with no kwargs.
+//
 // This package is its own module, so that a service that does not use echo
 // never gets echo in its module graph.
 package otelauditecho
 
 import (
 	"context"
+	"net/url"
 	"reflect"
 
 	"github.com/labstack/echo/v4"
@@ -41,7 +63,8 @@ var (
 )
 
 // Middleware returns the echo middleware that reports the matched route
-// when the handler returns (or panics). Register it with e.Use.
+// when the handler returns (or panics). Register it first, with e.Use, or
+// with e.Pre when middleware registered with e.Pre may answer by itself.
 func Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -53,23 +76,62 @@ func Middleware() echo.MiddlewareFunc {
 }
 
 func report(ctx context.Context, c echo.Context) {
-	tpl := c.Path()
+	tpl, names, values, h := c.Path(), c.ParamNames(), c.ParamValues(), c.Handler()
 	if tpl == "" {
-		return
+		// echo did not route the request: e.Pre middleware answered.
+		f := find(c)
+		if f == nil {
+			return
+		}
+		tpl, names, values, h = f.Path(), f.ParamNames(), f.ParamValues(), f.Handler()
+		if tpl == "" {
+			return
+		}
 	}
-	if h := c.Handler(); h != nil {
+	if h != nil {
 		if p := reflect.ValueOf(h).Pointer(); p == notFound || p == methodNotAllowed {
 			return // echo's 404 and 405: no route matched
 		}
 	}
-	names, values := c.ParamNames(), c.ParamValues()
+	escaped := c.Request().URL.RawPath != "" // echo routed URL.RawPath: its values are escaped
 	params := make([]instrument.Param, 0, len(names))
 	for i, n := range names {
 		if i < len(values) {
-			params = append(params, instrument.Param{Name: n, Value: values[i]})
+			v := values[i]
+			if escaped {
+				v = unescape(v)
+			}
+			params = append(params, instrument.Param{Name: n, Value: v})
 		}
 	}
 	instrument.SetRoute(ctx, c.Request().Method, tpl, params...)
+}
+
+// find returns a new context holding the route echo's router (the one
+// echo picks for the request's host) gives the request, without serving
+// it; nil when c belongs to no Echo.
+func find(c echo.Context) echo.Context {
+	e := c.Echo()
+	if e == nil {
+		return nil
+	}
+	r := c.Request()
+	router := e.Router()
+	if rt, ok := e.Routers()[r.Host]; ok {
+		router = rt
+	}
+	f := e.NewContext(r, nil)
+	router.Find(r.Method, echo.GetPath(r), f)
+	return f
+}
+
+// unescape decodes a value echo matched in the escaped path, or returns it
+// as it is when it is not valid percent-encoding.
+func unescape(v string) string {
+	if d, err := url.PathUnescape(v); err == nil {
+		return d
+	}
+	return v
 }
 
 // Context returns the request's context, which holds its audit record: the

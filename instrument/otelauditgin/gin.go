@@ -17,6 +17,20 @@
 // (REQUEST_ERROR). Register Middleware first, before gin.Recovery, so that
 // a recovered panic keeps its route.
 //
+// Parameter values are recorded as gin hands them over: decoded, as Psono
+// records them, whether gin matched the decoded path (its default) or the
+// escaped one (UseRawPath, with UnescapePathValues, its default). Setting
+// UnescapePathValues to false makes gin hand over escaped values
+// ("a%2C%20b"), which the adapter cannot tell from decoded ones (it cannot
+// see the engine's settings): leave it at true.
+//
+// gin routes a request before it runs any middleware (for its 404 and 405
+// too), so authentication registered with r.Use after Middleware refuses
+// with the route known (c.FullPath()). Registered before Middleware (its
+// c.Abort stops the chain), or wrapped around the engine
+// (auditor.Handler(authenticate(r))), it answers before Middleware runs:
+// that line says REQUEST_ERROR with no kwargs.
+//
 // This package is its own module, so that a service that does not use gin
 // never gets gin in its module graph.
 package otelauditgin

@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,13 +22,29 @@ import (
 
 // A Case is one request and the line it must give.
 type Case struct {
-	Name         string
-	Method, Path string
-	Header       http.Header
-	Status       int               // the status the client must get
-	Event        string            // the line's event
-	Kwargs       map[string]string // every kwarg_* the line must hold, exactly
-	User         string            // the user, "" for none
+	Name   string
+	Method string
+	// Path is the request's target as the client sends it, percent-encoded;
+	// the line's req_url must be its decoded path.
+	Path   string
+	Header http.Header
+	Status int               // the status the client must get
+	Event  string            // the line's event
+	Kwargs map[string]string // every kwarg_* the line must hold, exactly (decoded, as Psono's)
+	User   string            // the user, "" for none
+
+	// InProcess serves the request in process instead of over the
+	// connection, with both URL.Path and URL.RawPath set to Path as written
+	// (and req_url Path itself): for a path that is not valid
+	// percent-encoding ("%zz"), which no client can send (net/http's server
+	// answers such a request line with 400 before any handler runs, so it
+	// has no line at all) but code in process can hand a router.
+	InProcess bool
+
+	// Limit, when set, marks a documented limit of the wiring under test:
+	// why its router cannot know the route of this request. The case's
+	// Event and Kwargs are then what that wiring gives (see Unrouted).
+	Limit string
 }
 
 // Standard returns the cases every router's test serves, for a router whose
@@ -43,7 +60,15 @@ type Case struct {
 //
 // catchAll is the kwarg name of the catch-all parameter and catchAllValue
 // its value for /files/a/b.txt; catchAllEvent the event of that route.
+//
+// Percent-encoded path parameters are recorded decoded, as Psono (Django,
+// which routes the decoded path) records them, whether the router matched
+// the encoded path (ServeMux, chi, echo) or the decoded one (gorilla/mux,
+// gin): an encoded comma and space, an encoded percent sign (decoded once,
+// never twice: %2541 is %41), an encoded slash in a catch-all, and a path
+// that is not valid percent-encoding, whose value stays as it is.
 func Standard(catchAllEvent, catchAll, catchAllValue string) []Case {
+	catchAllPrefix := strings.TrimSuffix(catchAllValue, "a/b.txt") // gin's leading '/'
 	return []Case{
 		{Name: "success", Method: "GET", Path: "/items/42/", Status: 200, Event: "GET_ITEMS_ID_SUCCESS",
 			Kwargs: map[string]string{"id": "42", "note": "x", "ratio": "1.0"}, User: "demo"},
@@ -60,14 +85,88 @@ func Standard(catchAllEvent, catchAll, catchAllValue string) []Case {
 			Kwargs: map[string]string{"id": "123"}},
 		{Name: "catch-all param", Method: "GET", Path: "/files/a/b.txt", Status: 200, Event: catchAllEvent,
 			Kwargs: map[string]string{catchAll: catchAllValue}},
+		{Name: "encoded comma and space", Method: "GET", Path: "/items/a%2C%20user=admin/", Status: 200, Event: "GET_ITEMS_ID_SUCCESS",
+			Kwargs: map[string]string{"id": "a, user=admin", "note": "x", "ratio": "1.0"}, User: "demo"},
+		{Name: "encoded percent", Method: "GET", Path: "/items/50%25%2C%2541/", Status: 200, Event: "GET_ITEMS_ID_SUCCESS",
+			Kwargs: map[string]string{"id": "50%,%41", "note": "x", "ratio": "1.0"}, User: "demo"},
+		{Name: "encoded percent only", Method: "GET", Path: "/items/a%2541/", Status: 200, Event: "GET_ITEMS_ID_SUCCESS",
+			Kwargs: map[string]string{"id": "a%41", "note": "x", "ratio": "1.0"}, User: "demo"},
+		{Name: "encoded slash in catch-all", Method: "GET", Path: "/files/a%2Fb%20c.txt", Status: 200, Event: catchAllEvent,
+			Kwargs: map[string]string{catchAll: catchAllPrefix + "a/b c.txt"}},
+		{Name: "invalid escape", Method: "GET", Path: "/items/a%zz/", InProcess: true, Status: 200, Event: "GET_ITEMS_ID_SUCCESS",
+			Kwargs: map[string]string{"id": "a%zz", "note": "x", "ratio": "1.0"}, User: "demo"},
 	}
+}
+
+// DenyHeader is the header on which the authentication of the
+// auth-before-routing cases refuses a request.
+const DenyHeader = "X-Routertest-Deny"
+
+// Denied reports whether authentication refuses r (it carries DenyHeader).
+func Denied(r *http.Request) bool { return r.Header.Get(DenyHeader) != "" }
+
+// Deny stands for an authentication middleware in front of routing: it
+// answers 403 to a request Denied refuses, before next (the router, or the
+// rest of its middleware chain) runs, and passes every other request on
+// with r.WithContext, as authentication middleware does.
+func Deny(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if Denied(r) {
+			http.Error(w, "denied", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), denyKey{}, true)))
+	})
+}
+
+type denyKey struct{}
+
+// AuthBeforeRouting returns the cases of requests that authentication
+// (Deny, or the framework's middleware calling Denied) refuses with 403
+// before their route runs, for a router wired as Standard says, with
+// Deny in front of its routing. Each line must still name the route the
+// request would have been served by, with its decoded parameters, as
+// Standard's lines do. A request for which no route exists gives
+// REQUEST_ERROR with the status of whichever answers first: 403 where
+// authentication runs for unrouted requests too, the router's own 404
+// where it does not (gorilla/mux runs middleware for matched routes only).
+func AuthBeforeRouting(catchAllEvent, catchAll, catchAllValue string) []Case {
+	deny := http.Header{DenyHeader: {"1"}}
+	return []Case{
+		{Name: "auth before routing", Method: "GET", Path: "/items/42/", Header: deny, Status: 403, Event: "GET_ITEMS_ID_ERROR",
+			Kwargs: map[string]string{"id": "42"}},
+		{Name: "auth before routing, encoded", Method: "GET", Path: "/items/a%2C%20b/", Header: deny, Status: 403,
+			Event: "GET_ITEMS_ID_ERROR", Kwargs: map[string]string{"id": "a, b"}},
+		{Name: "auth before routing, catch-all", Method: "GET", Path: "/files/a/b.txt", Header: deny, Status: 403,
+			Event: strings.TrimSuffix(catchAllEvent, "_SUCCESS") + "_ERROR", Kwargs: map[string]string{catchAll: catchAllValue}},
+		{Name: "auth before routing, no route", Method: "GET", Path: "/no/such/route", Header: deny, Status: 0, Event: "REQUEST_ERROR"},
+		{Name: "auth lets through", Method: "GET", Path: "/items/7/", Status: 200, Event: "GET_ITEMS_ID_SUCCESS",
+			Kwargs: map[string]string{"id": "7", "note": "x", "ratio": "1.0"}, User: "demo"},
+	}
+}
+
+// Unrouted returns cases as a wiring with a documented limit gives them:
+// the requests authentication refuses (those with DenyHeader) are recorded
+// without a route (REQUEST_ERROR, no kwargs), each marked with limit, the
+// reason. Only the wirings the documentation names as the exception may use
+// it.
+func Unrouted(cases []Case, limit string) []Case {
+	out := make([]Case, len(cases))
+	for i, c := range cases {
+		if c.Header.Get(DenyHeader) != "" {
+			c.Event, c.Kwargs, c.Limit = "REQUEST_ERROR", nil, limit
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // Run serves cases, one at a time, through wire(auditor) on a real TCP
 // server (httptest) with an Auditor writing audit.log in a temporary folder,
 // shuts everything down and checks one line per case. A case whose Status
 // is 0 accepts the router's own 4xx answer (routers differ on unknown
-// methods: 404, 405 or 501) and checks that the line holds it.
+// methods: 404, 405 or 501; on who refuses an unrouted request: 403 or 404)
+// and checks that the line holds it.
 func Run(t *testing.T, wire func(a *otelaudit.Auditor) http.Handler, cases []Case) {
 	t.Helper()
 	dir := t.TempDir()
@@ -83,9 +182,20 @@ func Run(t *testing.T, wire func(a *otelaudit.Auditor) http.Handler, cases []Cas
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(wire(a))
+	h := wire(a)
+	srv := httptest.NewServer(h)
 	got := make([]int, len(cases))
 	for i, c := range cases {
+		if c.Limit != "" {
+			t.Logf("%s: documented limit: %s", c.Name, c.Limit)
+		}
+		if c.InProcess {
+			got[i] = serveInProcess(h, c)
+			if c.Status != 0 && got[i] != c.Status {
+				t.Errorf("%s: %s %s (in process) = %d, want %d", c.Name, c.Method, c.Path, got[i], c.Status)
+			}
+			continue
+		}
 		req, err := http.NewRequest(c.Method, srv.URL+c.Path, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -131,8 +241,8 @@ func Run(t *testing.T, wire func(a *otelaudit.Auditor) http.Handler, cases []Cas
 			if get("event") != c.Event {
 				t.Errorf("event = %s, want %s (line %s)", get("event"), c.Event, lines[i])
 			}
-			if get("req_method") != c.Method || get("req_url") != c.Path {
-				t.Errorf("req_method/req_url wrong: %s", lines[i])
+			if get("req_method") != c.Method || get("req_url") != reqURL(c) {
+				t.Errorf("req_method/req_url wrong, want %s %s: %s", c.Method, reqURL(c), lines[i])
 			}
 			if get("user") != c.User {
 				t.Errorf("user = %q, want %q", get("user"), c.User)
@@ -160,6 +270,31 @@ func Run(t *testing.T, wire func(a *otelaudit.Auditor) http.Handler, cases []Cas
 			t.Errorf("unexpected error report: %v", err)
 		}
 	}
+}
+
+// serveInProcess serves c through h in process, with URL.Path and
+// URL.RawPath both c.Path, and returns the status.
+func serveInProcess(h http.Handler, c Case) int {
+	req := httptest.NewRequest(c.Method, "/", nil)
+	req.URL.Path, req.URL.RawPath, req.RequestURI = c.Path, c.Path, c.Path
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Code
+}
+
+// reqURL is the req_url c's line must hold: its path decoded.
+func reqURL(c Case) string {
+	if c.InProcess {
+		return c.Path
+	}
+	u, err := url.ParseRequestURI(c.Path)
+	if err != nil {
+		return c.Path
+	}
+	return u.Path
 }
 
 // ReadLines returns the lines of the file at path.
