@@ -3,12 +3,15 @@
 // overrides it.
 //
 // The settings file is the whole server's: keys this package does not know
-// are ignored. A known key with a wrong value, and a combination of keys that
+// are ignored, unless they look like a misspelled audit setting (see
+// Load). A known key with a wrong value, and a combination of keys that
 // cannot work as written, is an error of type *Error that names the file, the
-// line and the key.
+// line and the key. Settings.Validate runs the same rules on settings made in
+// code.
 package config
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -164,12 +167,14 @@ const sealKeyName = "LOGGING_AUDIT_SEAL_KEY"
 // An Error reports a setting with a wrong value.
 type Error struct {
 	// Source is the settings file, "PSONO_SERVER_SETTING_BASE64",
-	// "PSONO_SERVER_SETTING_TOML_BASE64", or "environment variable
-	// PSONO_<KEY>".
+	// "PSONO_SERVER_SETTING_TOML_BASE64", "environment variable
+	// PSONO_<KEY>", or "settings" for settings made in code (see
+	// Settings.Validate).
 	Source string
 	// Line is the line of the value in Source, or 0 when Source has no lines.
 	Line int
-	// Key is the setting, for example "LOGGING_AUDIT_TIME".
+	// Key is the setting, for example "LOGGING_AUDIT_TIME"; for a key that
+	// is not a setting, the key as written.
 	Key string
 	// Err says what is wrong.
 	Err error
@@ -223,61 +228,87 @@ const (
 // that is set, else from the first of SearchPaths that exists. PSONO_<KEY>
 // environment variables override single keys (see Load). It returns an error
 // wrapping ErrNotFound when there is no settings file.
+//
+// A base64 variable that is set but empty (or white space only) counts as
+// unset, as in Psono: the settings files are read. One that decodes to an
+// empty document is an error, never settings with audit logging off.
 func LoadPsono() (Settings, error) {
 	for _, v := range []struct {
 		name  string
 		parse parser
 	}{{base64Var, parseYAML}, {tomlBase64Var, parseTOML}} {
-		b64, ok := os.LookupEnv(v.name)
-		if !ok {
+		b64 := strings.TrimSpace(os.Getenv(v.name))
+		if b64 == "" {
 			continue
 		}
-		data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+		data, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
 			return Settings{}, fmt.Errorf("%s is not valid base64: %w", v.name, err)
 		}
-		return load(v.name, data, v.parse, os.LookupEnv)
+		if len(bytes.TrimSpace(data)) == 0 {
+			return Settings{}, fmt.Errorf("%s holds an empty settings document: set it to the base64 encoded settings file, or unset it to read the settings file (%s)", v.name, strings.Join(SearchPaths(), ", "))
+		}
+		return load(v.name, data, v.parse, osEnv)
 	}
 	paths := SearchPaths()
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readSettings(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return Settings{}, fmt.Errorf("reading settings: %w", err)
+			return Settings{}, err
 		}
-		return load(p, data, parserFor(p), os.LookupEnv)
+		return load(p, data, parserFor(p), osEnv)
 	}
-	return Settings{}, fmt.Errorf("%w (looked at %s; %s and %s are not set)", ErrNotFound, strings.Join(paths, ", "), base64Var, tomlBase64Var)
+	return Settings{}, fmt.Errorf("%w (looked at %s; %s and %s are not set or empty)", ErrNotFound, strings.Join(paths, ", "), base64Var, tomlBase64Var)
 }
 
 // Load reads the settings file at path (TOML when its name ends in ".toml",
 // else YAML), then applies the PSONO_<KEY> environment variables: each
 // overrides its key, and its value is decoded as JSON when it is valid JSON
 // (PSONO_LOGGING_AUDIT_WHITELIST='["A","B"]' gives a list) and taken as a
-// string otherwise.
+// string otherwise. Then it checks the result with Settings.Validate's rules.
+//
+// A file larger than MaxSettingsSize, or a TOML file nested deeper than
+// MaxSettingsDepth, is refused before it is parsed.
+//
+// Keys the audit log does not know are the rest of the server's and are
+// ignored, with two exceptions that would otherwise silently turn a feature
+// off: a key starting with LOGGING_AUDIT, and a key a typing slip away from
+// a setting (LOGGING_AUDIT_STRIKT, NUM_PROXYS, logging_audit). Both are an
+// *Error naming the file and line, or the PSONO_<KEY> environment variable,
+// and the setting probably meant.
 func Load(path string) (Settings, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSettings(path)
 	if err != nil {
-		return Settings{}, fmt.Errorf("reading settings: %w", err)
+		return Settings{}, err
 	}
-	return load(path, data, parserFor(path), os.LookupEnv)
+	return load(path, data, parserFor(path), osEnv)
 }
 
-// Parse reads settings from the YAML document data; source names it in
-// errors. It does not look at the environment.
+// Parse reads settings from the YAML document data as Load does; source
+// names it in errors. It does not look at the environment.
 func Parse(source string, data []byte) (Settings, error) {
-	return load(source, data, parseYAML, noEnv)
+	return load(source, data, parseYAML, environment{})
 }
 
-// ParseTOML reads settings from the TOML document data; source names it in
-// errors. It does not look at the environment.
+// ParseTOML reads settings from the TOML document data as Load does; source
+// names it in errors. It does not look at the environment.
 func ParseTOML(source string, data []byte) (Settings, error) {
-	return load(source, data, parseTOML, noEnv)
+	return load(source, data, parseTOML, environment{})
 }
 
-func noEnv(string) (string, bool) { return "", false }
+// An environment holds the PSONO_<KEY> overrides: lookup finds one
+// variable, list returns them all as "NAME=value". The zero environment is
+// empty.
+type environment struct {
+	lookup func(string) (string, bool)
+	list   func() []string
+}
+
+// osEnv is the process's environment.
+var osEnv = environment{os.LookupEnv, os.Environ}
 
 // A parser reads a settings document. Besides the settings it returns where
 // each key's value was found, for errors about a combination of keys.
@@ -293,17 +324,20 @@ func parserFor(path string) parser {
 	return parseYAML
 }
 
-// load parses data, applies the environment overrides that lookup finds, and
-// checks the rules between keys.
-func load(source string, data []byte, parse parser, lookup func(string) (string, bool)) (Settings, error) {
+// load checks the size of data, parses it, applies the environment
+// overrides in env, and validates the result.
+func load(source string, data []byte, parse parser, env environment) (Settings, error) {
+	if err := checkSize(source, data); err != nil {
+		return Settings{}, err
+	}
 	s, at, err := parse(source, data)
 	if err != nil {
 		return Settings{}, err
 	}
-	if at, err = s.applyEnv(lookup, at); err != nil {
+	if at, err = s.applyEnv(env, at); err != nil {
 		return Settings{}, err
 	}
-	if err := s.check(at); err != nil {
+	if err := s.validate(at); err != nil {
 		return Settings{}, err
 	}
 	if s.SealKey != "" {
@@ -335,6 +369,9 @@ func parseYAML(source string, data []byte) (Settings, locator, error) {
 		k, v := root.Content[i], root.Content[i+1]
 		key, ok := keyIndex[k.Value]
 		if !ok {
+			if err := unknownKey(k.Value); err != nil {
+				return Settings{}, nil, &Error{Source: source, Line: k.Line, Key: k.Value, Err: err}
+			}
 			continue
 		}
 		lines[k.Value] = v.Line
@@ -345,14 +382,23 @@ func parseYAML(source string, data []byte) (Settings, locator, error) {
 	return s, at, nil
 }
 
-// applyEnv applies the PSONO_<KEY> overrides found by lookup, and returns at
-// changed to name the environment variable of each key it overrode.
-func (s *Settings) applyEnv(lookup func(string) (string, bool), at locator) (locator, error) {
+// applyEnv applies the PSONO_<KEY> overrides in env, and returns at changed
+// to name the environment variable of each key it overrode. A PSONO_ variable
+// that looks like a misspelled setting is an error.
+func (s *Settings) applyEnv(env environment, at locator) (locator, error) {
+	if env.list != nil {
+		if err := checkEnvNames(env.list()); err != nil {
+			return nil, err
+		}
+	}
+	if env.lookup == nil {
+		return at, nil
+	}
 	var set map[string]bool
 	for i := range keys {
 		key := &keys[i]
 		name := "PSONO_" + key.name
-		raw, ok := lookup(name)
+		raw, ok := env.lookup(name)
 		if !ok {
 			continue
 		}
@@ -379,9 +425,34 @@ func (s *Settings) applyEnv(lookup func(string) (string, bool), at locator) (loc
 	}, nil
 }
 
-// check applies the rules between keys. Each error names the setting that
-// cannot work as written.
-func (s Settings) check(at locator) error {
+// Validate reports the first setting in s that Load would refuse: a value
+// a key cannot hold (an empty Folder, a lower-case whitelist entry, a
+// negative NumProxies, a credential header as TrustedIPHeader, ...) or a
+// combination that cannot work as written (Strict with buffered durability
+// or with Enabled off, sealing settings without SealKey). Load, LoadPsono,
+// Parse and ParseTOML apply exactly these rules, so settings they return are
+// valid. The error is an *Error whose Key is the setting, with Source
+// "settings" and no line: Validate does not know where a value came from.
+//
+// The zero Settings is not valid (it has no Folder); start from Default.
+// Validate does not read the SealKey file: see SealKeyError.
+func (s Settings) Validate() error {
+	return s.validate(func(string) (string, int) { return "settings", 0 })
+}
+
+// validate applies each key's rule, then the rules between keys. Each error
+// names the setting that cannot work as written, where at says it was set.
+func (s Settings) validate(at locator) error {
+	for i := range keys {
+		k := &keys[i]
+		if k.check == nil {
+			continue
+		}
+		if err := k.check(s); err != nil {
+			source, line := at(k.name)
+			return &Error{Source: source, Line: line, Key: k.name, Err: err}
+		}
+	}
 	if s.SealKey == "" {
 		for _, k := range []struct {
 			name string

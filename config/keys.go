@@ -58,15 +58,20 @@ func (t TimeSetting) Location() *time.Location {
 	return time.UTC
 }
 
-// A key is one setting: its name, its default, and how a value sets it. A
-// null value (YAML ~ or null, JSON null) restores the default, as an absent
-// key does.
+// A key is one setting: its name, its default, how a value sets it, and the
+// rule its field must follow. A null value (YAML ~ or null, JSON null)
+// restores the default, as an absent key does.
 type key struct {
 	name string
 	// reset sets the field to its default.
 	reset func(*Settings)
-	// set sets the field from a value that is not null.
+	// set sets the field from a value that is not null. It refuses a value
+	// of the wrong type or form; what the field may hold is check's.
 	set func(*Settings, value) error
+	// check reports what is wrong with the field's value, wherever it came
+	// from: a settings file, the environment or code (Settings.Validate).
+	// Nil means any value of the field's type is right.
+	check func(Settings) error
 }
 
 // keys are the settings this package reads, in the order they are
@@ -75,18 +80,15 @@ type key struct {
 var keys = []key{
 	{"LOGGING_AUDIT",
 		func(s *Settings) { s.Enabled = false },
-		func(s *Settings, v value) (err error) { s.Enabled, err = v.boolean(); return err }},
+		func(s *Settings, v value) (err error) { s.Enabled, err = v.boolean(); return err },
+		nil},
 	{"LOGGING_AUDIT_FOLDER",
 		func(s *Settings) { s.Folder = DefaultFolder },
-		func(s *Settings, v value) error {
-			f, err := v.str()
-			if err != nil {
-				return err
-			}
-			if f == "" {
+		func(s *Settings, v value) (err error) { s.Folder, err = v.str(); return err },
+		func(s Settings) error {
+			if s.Folder == "" {
 				return errors.New("must name a folder, not be empty")
 			}
-			s.Folder = f
 			return nil
 		}},
 	{"LOGGING_AUDIT_TIME",
@@ -98,51 +100,45 @@ var keys = []key{
 			}
 			s.Time, err = ParseTime(t)
 			return err
-		}},
+		},
+		func(s Settings) error { _, err := ParseTime(s.Time.String()); return err }},
 	{"LOGGING_AUDIT_WHITELIST",
 		func(s *Settings) { s.Whitelist = nil },
-		func(s *Settings, v value) (err error) {
-			if s.Whitelist, err = v.strings(); err != nil {
-				return err
-			}
-			return validatePatterns(s.Whitelist)
-		}},
+		func(s *Settings, v value) (err error) { s.Whitelist, err = v.strings(); return err },
+		func(s Settings) error { return validatePatterns(s.Whitelist) }},
 	{"LOGGING_AUDIT_BLACKLIST",
 		func(s *Settings) { s.Blacklist = nil },
-		func(s *Settings, v value) (err error) {
-			if s.Blacklist, err = v.strings(); err != nil {
-				return err
-			}
-			return validatePatterns(s.Blacklist)
-		}},
+		func(s *Settings, v value) (err error) { s.Blacklist, err = v.strings(); return err },
+		func(s Settings) error { return validatePatterns(s.Blacklist) }},
 	{"NUM_PROXIES",
 		func(s *Settings) { s.NumProxies = 0 },
-		func(s *Settings, v value) error {
-			n, err := v.integer()
-			if err != nil {
-				return err
+		func(s *Settings, v value) (err error) { s.NumProxies, err = v.integer(); return err },
+		func(s Settings) error {
+			if s.NumProxies < 0 {
+				return fmt.Errorf("must not be negative, got %d", s.NumProxies)
 			}
-			if n < 0 {
-				return fmt.Errorf("must not be negative, got %d", n)
-			}
-			s.NumProxies = n
 			return nil
 		}},
 	{"TRUSTED_IP_HEADER",
 		func(s *Settings) { s.TrustedIPHeader = "" },
-		func(s *Settings, v value) (err error) { s.TrustedIPHeader, err = headerSetting(v); return err }},
+		func(s *Settings, v value) (err error) { s.TrustedIPHeader, err = v.str(); return err },
+		func(s Settings) error { return checkHeader(s.TrustedIPHeader) }},
 	{"TRUSTED_IP_HEADER_OVERWRITE",
 		func(s *Settings) { s.TrustedIPHeaderOverwrite = "" },
-		func(s *Settings, v value) (err error) { s.TrustedIPHeaderOverwrite, err = headerSetting(v); return err }},
+		func(s *Settings, v value) (err error) { s.TrustedIPHeaderOverwrite, err = v.str(); return err },
+		func(s Settings) error { return checkHeader(s.TrustedIPHeaderOverwrite) }},
 	{"LOGGING_AUDIT_STRICT",
 		func(s *Settings) { s.Strict = false },
-		func(s *Settings, v value) (err error) { s.Strict, err = v.boolean(); return err }},
+		func(s *Settings, v value) (err error) { s.Strict, err = v.boolean(); return err },
+		nil},
 	{"LOGGING_AUDIT_STRICT_MAX_RESPONSE",
 		func(s *Settings) { s.StrictMaxResponse = instrument.DefaultStrictMaxResponse },
-		func(s *Settings, v value) (err error) { s.StrictMaxResponse, err = byteCount(v); return err }},
+		func(s *Settings, v value) (err error) { s.StrictMaxResponse, err = int64Value(v); return err },
+		func(s Settings) error { return checkByteCount(s.StrictMaxResponse) }},
 	{"LOGGING_AUDIT_STRICT_MAX_HELD",
 		func(s *Settings) { s.StrictMaxHeld = instrument.DefaultStrictMaxHeld },
-		func(s *Settings, v value) (err error) { s.StrictMaxHeld, err = byteCount(v); return err }},
+		func(s *Settings, v value) (err error) { s.StrictMaxHeld, err = int64Value(v); return err },
+		func(s Settings) error { return checkByteCount(s.StrictMaxHeld) }},
 	{"LOGGING_AUDIT_DURABILITY",
 		func(s *Settings) { s.Durability = exporter.Write },
 		func(s *Settings, v value) error {
@@ -152,42 +148,43 @@ var keys = []key{
 			}
 			s.Durability, err = exporter.ParseDurability(d)
 			return err
-		}},
+		},
+		func(s Settings) error { _, err := exporter.ParseDurability(s.Durability.String()); return err }},
 	{"LOGGING_AUDIT_FILE_MODE",
 		func(s *Settings) { s.FileMode = DefaultFileMode },
-		func(s *Settings, v value) (err error) { s.FileMode, err = parseMode(v); return err }},
+		func(s *Settings, v value) (err error) { s.FileMode, err = parseMode(v); return err },
+		func(s Settings) error { return checkMode(s.FileMode) }},
 	{"LOGGING_AUDIT_FOLDER_MODE",
 		func(s *Settings) { s.FolderMode = DefaultFolderMode },
-		func(s *Settings, v value) (err error) { s.FolderMode, err = parseMode(v); return err }},
+		func(s *Settings, v value) (err error) { s.FolderMode, err = parseMode(v); return err },
+		func(s Settings) error { return checkMode(s.FolderMode) }},
 	{sealKeyName,
 		func(s *Settings) { s.SealKey = "" },
-		func(s *Settings, v value) error {
-			p, err := v.str()
-			if err != nil {
-				return err
-			}
-			if strings.TrimSpace(p) != p || strings.ContainsAny(p, "\n\r") {
+		func(s *Settings, v value) (err error) { s.SealKey, err = v.str(); return err },
+		func(s Settings) error {
+			if p := s.SealKey; strings.TrimSpace(p) != p || strings.ContainsAny(p, "\n\r") {
 				return fmt.Errorf("%q: the path of a private key file has no surrounding spaces or line breaks", p)
 			}
-			s.SealKey = p
 			return nil
 		}},
 	{"LOGGING_AUDIT_SEAL_EVERY",
 		func(s *Settings) { s.SealEvery = DefaultSealEvery },
-		func(s *Settings, v value) error {
-			n, err := v.integer()
-			if err != nil {
-				return err
+		func(s *Settings, v value) (err error) { s.SealEvery, err = v.integer(); return err },
+		func(s Settings) error {
+			if s.SealEvery < 0 {
+				return fmt.Errorf("must not be negative (0 turns it off), got %d", s.SealEvery)
 			}
-			if n < 0 {
-				return fmt.Errorf("must not be negative (0 turns it off), got %d", n)
-			}
-			s.SealEvery = n
 			return nil
 		}},
 	{"LOGGING_AUDIT_SEAL_INTERVAL",
 		func(s *Settings) { s.SealInterval = DefaultSealInterval },
-		func(s *Settings, v value) (err error) { s.SealInterval, err = parseSeconds(v); return err }},
+		func(s *Settings, v value) (err error) { s.SealInterval, err = parseSeconds(v); return err },
+		func(s Settings) error {
+			if s.SealInterval < 0 {
+				return fmt.Errorf("must not be negative (0 turns it off), got %s", s.SealInterval)
+			}
+			return nil
+		}},
 	{"LOGGING_AUDIT_SEAL_LOG_NAME",
 		func(s *Settings) { s.SealLogName = "" },
 		func(s *Settings, v value) error {
@@ -195,10 +192,16 @@ var keys = []key{
 			if err != nil {
 				return err
 			}
-			if name == "" || strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == '+' || r == 0x7f }) {
-				return fmt.Errorf("%q: a log name is printable text without spaces or '+', such as psono-1.example.com/var/log/psono/audit.log", name)
+			if name == "" { // empty in a file: a mistake; unset means the default
+				return fmt.Errorf("%q: a log name is printable text without spaces or '+', such as psono-1.example.com/var/log/psono/audit.log; remove the setting for the default", name)
 			}
 			s.SealLogName = name
+			return nil
+		},
+		func(s Settings) error {
+			if name := s.SealLogName; strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == '+' || r == 0x7f }) {
+				return fmt.Errorf("%q: a log name is printable text without spaces or '+', such as psono-1.example.com/var/log/psono/audit.log", name)
+			}
 			return nil
 		}},
 }
@@ -211,7 +214,7 @@ const (
 )
 
 // parseSeconds reads a time span: a whole number of seconds (10 or '10') or
-// a Go duration ('30s', '1m30s'). It must not be negative.
+// a Go duration ('30s', '1m30s').
 func parseSeconds(v value) (time.Duration, error) {
 	var d time.Duration
 	if n, err := v.integer(); err == nil {
@@ -225,9 +228,6 @@ func parseSeconds(v value) (time.Duration, error) {
 			return 0, fmt.Errorf("must be a number of seconds or a duration like '30s', got %q", s)
 		}
 	}
-	if d < 0 {
-		return 0, fmt.Errorf("must not be negative (0 turns it off), got %s", d)
-	}
 	return d, nil
 }
 
@@ -240,25 +240,41 @@ var keyIndex = func() map[string]*key {
 	return m
 }()
 
-// apply sets k from v: the default when v is null.
+// apply sets k from v (the default when v is null) and checks the result.
 func (k *key) apply(s *Settings, v value) error {
 	if v.isNull() {
 		k.reset(s)
 		return nil
 	}
-	return k.set(s, v)
+	if err := k.set(s, v); err != nil {
+		return err
+	}
+	if k.check != nil {
+		return k.check(*s)
+	}
+	return nil
 }
 
-// byteCount reads a positive number of bytes.
-func byteCount(v value) (int64, error) {
+// int64Value reads a whole number.
+func int64Value(v value) (int64, error) {
 	n, err := v.integer()
-	if err != nil {
-		return 0, err
-	}
+	return int64(n), err
+}
+
+// checkByteCount requires a positive number of bytes.
+func checkByteCount(n int64) error {
 	if n <= 0 {
-		return 0, fmt.Errorf("must be a positive number of bytes, got %d", n)
+		return fmt.Errorf("must be a positive number of bytes, got %d", n)
 	}
-	return int64(n), nil
+	return nil
+}
+
+// checkMode requires permission bits alone, as parseMode reads them.
+func checkMode(m os.FileMode) error {
+	if m&^os.ModePerm != 0 {
+		return fmt.Errorf("must be an octal permission like '0600', got %v", m)
+	}
+	return nil
 }
 
 // parseMode reads a permission like 0640 or '0640' (octal, as chmod takes it).
@@ -280,21 +296,20 @@ func parseMode(v value) (os.FileMode, error) {
 // HTTP_X_CSRFTOKEN and the like.
 var credentialWords = []string{"AUTH", "COOKIE", "TOKEN", "API_KEY", "APIKEY", "SECRET", "PASSWORD", "SESSION", "CSRF", "XSRF", "SIGNATURE"}
 
-// headerSetting reads TRUSTED_IP_HEADER or TRUSTED_IP_HEADER_OVERWRITE: a
+// checkHeader checks TRUSTED_IP_HEADER or TRUSTED_IP_HEADER_OVERWRITE: a
 // request header in Django's form, or empty for none.
-func headerSetting(v value) (string, error) {
-	h, err := v.str()
-	if err != nil || h == "" {
-		return "", err
+func checkHeader(h string) error {
+	if h == "" {
+		return nil
 	}
 	name, ok := strings.CutPrefix(h, "HTTP_")
 	if !ok || name == "" || strings.Trim(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
-		return "", fmt.Errorf("%q is not a request header in Django's form; write it like HTTP_X_REAL_IP for the X-Real-IP header", h)
+		return fmt.Errorf("%q is not a request header in Django's form; write it like HTTP_X_REAL_IP for the X-Real-IP header", h)
 	}
 	for _, w := range credentialWords {
 		if strings.Contains(name, w) {
-			return "", fmt.Errorf("%s carries credentials, not a client IP: its value would be written into audit.log; name the header your proxy sets to the client IP, like HTTP_X_REAL_IP", h)
+			return fmt.Errorf("%s carries credentials, not a client IP: its value would be written into audit.log; name the header your proxy sets to the client IP, like HTTP_X_REAL_IP", h)
 		}
 	}
-	return h, nil
+	return nil
 }

@@ -8,9 +8,13 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// parseTOML reads a settings.toml. Only top-level keys are settings, as in
-// Psono; keys inside tables belong to other parts of the server.
+// parseTOML reads a settings.toml, after checkTOMLDepth. Only top-level keys
+// are settings, as in Psono; keys inside tables belong to other parts of the
+// server.
 func parseTOML(source string, data []byte) (Settings, locator, error) {
+	if err := checkTOMLDepth(source, data); err != nil {
+		return Settings{}, nil, err
+	}
 	s := Default()
 	s.Source = source
 	at := func(key string) (string, int) { return source, tomlLine(data, key) }
@@ -29,6 +33,10 @@ func parseTOML(source string, data []byte) (Settings, locator, error) {
 		}
 		key, ok := keyIndex[k[0]]
 		if !ok {
+			if err := unknownKey(k[0]); err != nil {
+				source, line := at(k[0])
+				return Settings{}, nil, &Error{Source: source, Line: line, Key: k[0], Err: err}
+			}
 			continue
 		}
 		if err := key.apply(&s, tomlValue{doc[k[0]]}); err != nil {
