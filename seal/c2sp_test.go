@@ -34,7 +34,7 @@ func TestC2SPCheckpoints(t *testing.T) {
 	sv2 := startService(t, keyPath, path)
 	sv2.n = sv.n
 	sv2.write(30)
-	sv2.f.Close() // a crash: no closing checkpoint
+	sv2.crash()
 	sv3 := startService(t, keyPath, path)
 	sv3.n = sv2.n + 1
 	sv3.write(5)

@@ -94,7 +94,7 @@ func TestTornWrites(t *testing.T) {
 		sv.write(6)
 		sv.s.Checkpoint("test")
 		sv.f.WriteString("2026-11-29T16:50:00.000000 logger=restapi.views.datastore, user_") // kill -9 mid-write
-		sv.f.Close()
+		sv.crash()
 		sv2 := startService(t, keyPath, path, WithErrorLog(func(error) {}))
 		sv2.n = 100
 		sv2.f.WriteString("\n") // what the file exporter writes before its first line on a torn file
@@ -117,7 +117,7 @@ func TestTornWrites(t *testing.T) {
 		sv.write(6)
 		sv.s.Checkpoint("test")
 		sv.write(4)
-		sv.f.Close()
+		sv.crash()
 		// A checkpoint write cut off: the first half of the next entry.
 		b, _ := os.ReadFile(path + CheckpointsSuffix)
 		last := b[bytes.LastIndex(b, []byte(entryMarker)):]

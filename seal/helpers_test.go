@@ -158,3 +158,23 @@ func logs(t *testing.T, dir string) []string {
 func asLog(dir string) VerifyOptions {
 	return VerifyOptions{Log: DefaultLogName(filepath.Join(dir, "audit.log"))}
 }
+
+// crash ends the service as kill -9 would: the file and the checkpoints file
+// are closed as they are, with no closing checkpoint, and the sealer's
+// goroutine is gone (a checkpoint it was about to sign never comes).
+func (sv *service) crash() {
+	sv.t.Helper()
+	sv.f.Close()
+	s := sv.s
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.cpMu.Lock()
+		defer s.cpMu.Unlock()
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cpFile.Close()
+		s.cpFile = nil
+	})
+}

@@ -101,7 +101,7 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	sv2.write(3) // a crash: never checkpointed
-	sv2.f.Close()
+	sv2.crash()
 
 	rep, err := Verify([]string{path}, v)
 	if err != nil {
