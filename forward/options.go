@@ -6,9 +6,24 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// DefaultShutdownTimeout bounds how long Queue.Shutdown spends delivering
-// what is still queued and shutting the exporter down.
-const DefaultShutdownTimeout = 5 * time.Second
+// The defaults of a Queue. Every option of this package takes a value below
+// one (zero or negative) to mean its default, as the OpenTelemetry SDK's
+// options do: no option turns a bound off or panics.
+const (
+	// DefaultShutdownTimeout bounds how long Queue.Shutdown spends
+	// delivering what is still queued and shutting the exporter down.
+	DefaultShutdownTimeout = 5 * time.Second
+	// DefaultQueueSize is how many records may wait for export.
+	DefaultQueueSize = 8192
+	// DefaultMaxBatch is how many records one export carries at most.
+	DefaultMaxBatch = 512
+	// DefaultExportInterval is how long a record may wait for a batch to
+	// fill.
+	DefaultExportInterval = time.Second
+	// DefaultReportInterval is the least time between two reports of
+	// dropped records.
+	DefaultReportInterval = 10 * time.Second
+)
 
 // A QueueOption configures a Queue.
 type QueueOption func(*queueConfig)
@@ -22,25 +37,31 @@ type queueConfig struct {
 	reportEvery    time.Duration
 }
 
-// WithQueueSize sets how many records may wait for export (default 8192).
-func WithQueueSize(n int) QueueOption { return func(c *queueConfig) { c.size = max(n, 1) } }
+// WithQueueSize sets how many records may wait for export (below one:
+// DefaultQueueSize).
+func WithQueueSize(n int) QueueOption {
+	return func(c *queueConfig) { c.size = orDefault(n, DefaultQueueSize) }
+}
 
-// WithMaxBatch sets how many records one export carries at most (default 512).
-func WithMaxBatch(n int) QueueOption { return func(c *queueConfig) { c.maxBatch = max(n, 1) } }
+// WithMaxBatch sets how many records one export carries at most (below
+// one: DefaultMaxBatch).
+func WithMaxBatch(n int) QueueOption {
+	return func(c *queueConfig) { c.maxBatch = orDefault(n, DefaultMaxBatch) }
+}
 
 // WithExportInterval sets how long a record may wait for a batch to fill
-// before it is exported (default 1s).
+// before it is exported (below one: DefaultExportInterval).
 func WithExportInterval(d time.Duration) QueueOption {
-	return func(c *queueConfig) { c.interval = d }
+	return func(c *queueConfig) { c.interval = orDefault(d, DefaultExportInterval) }
 }
 
 // WithShutdownTimeout bounds how long Shutdown spends in all, exporting what
 // is still queued and then shutting the exporter down (default
 // DefaultShutdownTimeout), whatever the exporter's own retry policy and
 // whatever the context given to Shutdown; records left then are counted as
-// dropped.
+// dropped. Below one: DefaultShutdownTimeout.
 func WithShutdownTimeout(d time.Duration) QueueOption {
-	return func(c *queueConfig) { c.shutdown = d }
+	return func(c *queueConfig) { c.shutdown = orDefault(d, DefaultShutdownTimeout) }
 }
 
 // WithMeterProvider sets the MeterProvider of the dropped-records counter;
@@ -57,7 +78,15 @@ func WithErrorLog(f func(error)) QueueOption {
 }
 
 // WithReportInterval sets the least time between two reports of dropped
-// records (default 10s).
+// records (below one: DefaultReportInterval).
 func WithReportInterval(d time.Duration) QueueOption {
-	return func(c *queueConfig) { c.reportEvery = d }
+	return func(c *queueConfig) { c.reportEvery = orDefault(d, DefaultReportInterval) }
+}
+
+// orDefault returns v, or def when v is below one.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v < 1 {
+		return def
+	}
+	return v
 }

@@ -83,7 +83,8 @@ var _ sdklog.Processor = (*Queue)(nil)
 
 // NewQueue returns a Queue exporting to exporter and starts its worker.
 func NewQueue(exporter sdklog.Exporter, opts ...QueueOption) *Queue {
-	c := queueConfig{size: 8192, maxBatch: 512, interval: time.Second, shutdown: DefaultShutdownTimeout}
+	c := queueConfig{size: DefaultQueueSize, maxBatch: DefaultMaxBatch, interval: DefaultExportInterval,
+		shutdown: DefaultShutdownTimeout, reportEvery: DefaultReportInterval}
 	for _, o := range opts {
 		o(&c)
 	}
