@@ -20,8 +20,9 @@ const DefaultEventLogger = "otelaudit.event"
 // through the same pipeline as the requests' records (filter, audit.log,
 // forwarding).
 type Event struct {
-	// Event is the event code, such as "DELETE_EXPIRED_SHARES_SUCCESS".
-	// Empty gives EVENT_SUCCESS or EVENT_ERROR.
+	// Event is the event code, such as "DELETE_EXPIRED_SHARES_SUCCESS",
+	// recorded in upper case (EventCode). Empty gives EVENT_SUCCESS or
+	// EVENT_ERROR.
 	Event string
 	// Logger names the component, such as "jobs.cleanup"; empty gives
 	// DefaultEventLogger.
@@ -82,7 +83,7 @@ func (rc *Recorder) Record(ctx context.Context, ev Event) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	event := ev.Event
+	event := EventCode(ev.Event)
 	if event == "" {
 		event = "EVENT_ERROR"
 		if ev.Success {

@@ -11,8 +11,9 @@
 // parameter of the matched route (a ServeMux pattern, or what Routes or a
 // router adapter reported with SetRoute) plus those the handler added with
 // AddKwarg. Events that are not requests are recorded with a Recorder.
-// Requests that no route claims (404, 405) and handlers that panic (recorded
-// as 500) get their record too.
+// Requests that no route claims (404, 405, ServeMux's own redirects) and
+// handlers that panic (recorded with the status the client got, see
+// NewHandler) get their record too.
 //
 // The attribute keys are those of package psono. Query strings, headers other
 // than the configured client-IP headers (and of those only an IP address),
@@ -41,17 +42,39 @@ const ScopeName = "github.com/otelaudit/otelaudit/instrument"
 
 // NewHandler returns h wrapped in the audit middleware and in otelhttp.
 //
-// A record's event is the one the handler set with SetEvent. Without one it
-// is derived from the request's route: the one a router adapter or Routes
-// reported with SetRoute, else the pattern of the ServeMux h (when h is
-// one) matched: the route's method and path segments (parameters by their
-// names) in upper case, with characters other than letters and digits as
-// '_', and the outcome suffix _SUCCESS for a 2xx status or _ERROR otherwise.
+// A record's event is the one the handler set with SetEvent, in upper case
+// (see EventCode). Without one it is derived from the request's route: the
+// one a router adapter or Routes reported with SetRoute, else the pattern of
+// the ServeMux h (when h is one) matched: the route's method and path
+// segments (parameters by their names) in upper case, with characters other
+// than letters and digits as '_', and the outcome suffix _SUCCESS for a 2xx
+// status or _ERROR otherwise.
 // "GET /datastore/{datastore_id}/" gives GET_DATASTORE_DATASTORE_ID_SUCCESS,
 // "/" gives ROOT_SUCCESS, and a request no route matched (or no route was
-// reported for) gives REQUEST_SUCCESS or REQUEST_ERROR. The method of a
-// request is never part of a default event unless the route names it, so a
-// client cannot invent event codes.
+// reported for) gives REQUEST_SUCCESS or REQUEST_ERROR. So does a redirect
+// that ServeMux makes itself, to add a trailing slash ("/datastore/X" to
+// "/datastore/X/") or to clean a path: no route's handler ran, so the record
+// carries neither a route's event nor its kwargs. The method of a request is
+// never part of a default event unless the route names it, so a client
+// cannot invent event codes.
+//
+// A handler that panics is reported to the function of WithErrorLog (with
+// the request, the panic value and the stack; not for http.ErrAbortHandler)
+// and its record carries the status the client got, with success as that
+// status says. When the handler had written nothing, the client gets 500,
+// and so does the record. When it had written a status (WriteHeader, or a
+// first Write or Flush, which send 200), the client got that status: the
+// middleware sends what the handler wrote and then aborts the response as
+// net/http does for a panic (it panics with http.ErrAbortHandler), so the
+// client has the status line and the body written so far, and sees a body
+// cut short of its Content-Length or of its last chunk as cut; a body that
+// was complete per its Content-Length is complete. The record carries the
+// status written. (A ResponseWriter that cannot flush gets its response
+// completed instead, so that the client still gets that status, unless the
+// panic was http.ErrAbortHandler, whose abort is kept; a hijacked connection
+// is the handler's, and nothing more is written on it.) In strict mode
+// nothing of a response has been sent when its handler panics: the client
+// gets 500, and so does the record.
 //
 // The record's severity is INFO for a 2xx status and WARN otherwise, and it is
 // emitted with the request's context, so it carries the request's trace and
@@ -113,20 +136,30 @@ func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw.ResponseWriter = w
 	p := a.call(sw, r2)
 	status := sw.status
-	if p != nil {
-		// The client gets a 500 when nothing was sent yet; either way the
-		// request failed.
-		if status == 0 && p != http.ErrAbortHandler {
+	abort := p == http.ErrAbortHandler
+	switch {
+	case p != nil && status == 0:
+		// Nothing was written: the client gets a 500, unless the
+		// handler aborted the response or took the connection over.
+		if !abort && !sw.hijacked {
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		}
 		status = http.StatusInternalServerError
-	}
-	if status == 0 {
+	case p != nil && !sw.hijacked:
+		// The handler wrote its status: send it with what was written,
+		// then cut the response as net/http does for a panic. Only when
+		// the writer cannot flush is the response completed instead, so
+		// that the client still gets the recorded status. (A hijacked
+		// connection is the handler's: nothing more is written on it.)
+		if http.NewResponseController(w).Flush() == nil {
+			abort = true
+		}
+	case status == 0:
 		status = http.StatusOK
 	}
 	a.emit(r.Context(), r2, rec, status)
-	if p == http.ErrAbortHandler {
-		panic(p)
+	if abort {
+		panic(http.ErrAbortHandler)
 	}
 }
 
@@ -174,10 +207,10 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	// The route: as the first SetRoute (a router adapter, Routes)
 	// reported it, else the pattern of the ServeMux wrapped directly.
 	info, direct := rec.route, false
-	if info == nil && r.Pattern != "" {
+	if info == nil && r.Pattern != "" && !muxRedirected(r) {
 		info, direct = a.pattern(r.Pattern), true
 	}
-	event := rec.event
+	event := EventCode(rec.event)
 	if event == "" {
 		event = defaultEvent(info, success)
 	}

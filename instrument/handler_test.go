@@ -2,13 +2,18 @@ package instrument_test
 
 import (
 	"context"
+	"io"
+	stdlog "log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
@@ -232,4 +237,192 @@ func safe(name string) string {
 		}
 	}
 	return string(b)
+}
+
+// TestPanicAfterStatus checks that the record of a handler that panics
+// carries the status the client got: 500 when the handler had written
+// nothing, else the status the handler had written, which the client gets
+// with whatever body was written before the connection is cut. The panic is
+// reported either way, unless it is http.ErrAbortHandler.
+func TestPanicAfterStatus(t *testing.T) {
+	tests := []struct {
+		name     string
+		handler  http.HandlerFunc
+		status   int    // what the client gets and the record says
+		body     string // what the client reads
+		cut      bool   // whether reading the body fails: the connection was cut
+		reported bool   // whether the panic reached WithErrorLog
+		noFlush  bool   // the middleware gets a ResponseWriter that cannot flush
+	}{
+		{"nothing written", func(w http.ResponseWriter, r *http.Request) {
+			panic("boom")
+		}, 500, "Internal Server Error\n", false, true, false},
+		{"complete body per Content-Length", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "5")
+			_, _ = io.WriteString(w, "hello")
+			panic("after the body")
+		}, 200, "hello", false, true, false},
+		{"status only", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusForbidden)
+			panic("after the status")
+		}, 403, "", true, true, false},
+		{"part of a chunked body", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "part")
+			panic("in the body")
+		}, 200, "part", true, true, false},
+		{"after a hijack and a status line", func(w http.ResponseWriter, r *http.Request) {
+			c, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			defer c.Close()
+			_, _ = buf.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+			_ = buf.Flush()
+			panic("after the hijack")
+		}, 204, "", false, true, false},
+		{"ErrAbortHandler after the status", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "10")
+			_, _ = io.WriteString(w, "part")
+			panic(http.ErrAbortHandler)
+		}, 200, "part", true, false, false},
+		// The middleware cannot send what was written and then cut the
+		// response: it lets the response complete, with the status.
+		{"part of a body, writer without Flush", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "part")
+			panic("in the body")
+		}, 200, "part", false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			records := &sdklogtest.Recorder{}
+			lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(records))
+			var mu sync.Mutex
+			var reports []error
+			h := instrument.NewHandler(tt.handler, instrument.WithLoggerProvider(lp),
+				instrument.WithErrorLog(func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() }))
+			if tt.noFlush {
+				inner := h
+				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					inner.ServeHTTP(struct{ http.ResponseWriter }{w}, r)
+				})
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
+
+			resp, err := srv.Client().Get(srv.URL + "/")
+			if err != nil {
+				t.Fatalf("the client got no response: %v", err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || string(body) != tt.body || (err != nil) != tt.cut {
+				t.Errorf("the client got %d %q (read error %v); the test expects %d %q (cut: %v)",
+					resp.StatusCode, body, err, tt.status, tt.body, tt.cut)
+			}
+
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			got, err := records.Wait(ctx, 1)
+			if err != nil {
+				t.Fatal("no record within 10s")
+			}
+			a := attrs(got[0])
+			success := tt.status >= 200 && tt.status < 300
+			event := "REQUEST_ERROR"
+			if success {
+				event = "REQUEST_SUCCESS"
+			}
+			if a[psono.Status.Attr].AsInt64() != int64(tt.status) || a[psono.Success.Attr].AsBool() != success || got[0].EventName() != event {
+				t.Errorf("record: status %v success %v event %s; want %d %v %s",
+					a[psono.Status.Attr].AsInt64(), a[psono.Success.Attr].AsBool(), got[0].EventName(), tt.status, success, event)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if (len(reports) > 0) != tt.reported {
+				t.Errorf("panic reports %v; want reported: %v", reports, tt.reported)
+			}
+		})
+	}
+}
+
+// TestMuxRedirect checks that a redirect ServeMux makes itself (to add a
+// trailing slash, to clean a path) is recorded as a request no route served:
+// REQUEST_ERROR without the route's kwargs, whether NewHandler wraps the mux
+// directly or Routes reports it, and that routes matching with a trailing
+// wildcard keep their event.
+func TestMuxRedirect(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /datastore/{datastore_id}/", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/share/{share_id}/", func(w http.ResponseWriter, r *http.Request) {}) // every method, CONNECT too
+	mux.HandleFunc("GET /exact/{id}/{$}", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /files/", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /rest/{path...}", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /plain/{id}", func(w http.ResponseWriter, r *http.Request) {})
+
+	const redirect = http.StatusTemporaryRedirect
+	tests := []struct {
+		method, target string
+		status         int
+		event          string
+		kwargs         map[string]string
+	}{
+		{"GET", "/datastore/X", redirect, "REQUEST_ERROR", nil},
+		{"GET", "/datastore/X/", 200, "GET_DATASTORE_DATASTORE_ID_SUCCESS", map[string]string{"datastore_id": "X"}},
+		{"GET", "/datastore/a/../X/", redirect, "REQUEST_ERROR", nil},
+		{"GET", "/datastore//X/", redirect, "REQUEST_ERROR", nil},
+		{"GET", "/share/abc", redirect, "REQUEST_ERROR", nil},
+		// For CONNECT ServeMux sets Pattern to the path it redirects to,
+		// which the client chose: never an event.
+		{"CONNECT", "/share/abc", redirect, "REQUEST_ERROR", nil},
+		{"CONNECT", "/share/.", redirect, "REQUEST_ERROR", nil}, // Pattern "/share/"
+		{"GET", "/exact/7", redirect, "REQUEST_ERROR", nil},
+		{"GET", "/exact/7/", 200, "GET_EXACT_ID_SUCCESS", map[string]string{"id": "7"}},
+		{"GET", "/files", redirect, "REQUEST_ERROR", nil},
+		{"GET", "/files/a/b", 200, "GET_FILES_SUCCESS", nil},
+		{"GET", "/rest", redirect, "REQUEST_ERROR", nil},
+		{"GET", "/rest/a/b", 200, "GET_REST_PATH_SUCCESS", map[string]string{"path": "a/b"}},
+		{"GET", "/plain/7", 200, "GET_PLAIN_ID_SUCCESS", map[string]string{"id": "7"}},
+	}
+	wrappers := []struct {
+		name string
+		wrap func(http.Handler) http.Handler
+	}{
+		{"ServeMux wrapped directly", func(h http.Handler) http.Handler { return h }},
+		{"Routes behind middleware", func(h http.Handler) http.Handler {
+			inner := instrument.Routes(h)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), struct{}{}, 1)))
+			})
+		}},
+	}
+	for _, wr := range wrappers {
+		for _, tt := range tests {
+			t.Run(wr.name+" "+tt.method+" "+tt.target, func(t *testing.T) {
+				mem := &sdklogtest.Recorder{}
+				lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
+				h := instrument.NewHandler(wr.wrap(mux), instrument.WithLoggerProvider(lp))
+				req := httptest.NewRequest(tt.method, tt.target, nil)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != tt.status {
+					t.Fatalf("ServeMux answered %d, the test expects %d", rec.Code, tt.status)
+				}
+				if mem.Len() != 1 {
+					t.Fatalf("%d records, want 1", mem.Len())
+				}
+				r := mem.Records()[0]
+				got := map[string]string{}
+				for k, v := range attrs(r) {
+					if name, ok := strings.CutPrefix(string(k), psono.KwargAttrPrefix); ok {
+						got[name] = v.AsString()
+					}
+				}
+				route, routed := attrs(r)[psono.Route]
+				if r.EventName() != tt.event || !maps.Equal(got, tt.kwargs) || routed != (tt.status == 200) {
+					t.Errorf("event %s kwargs %v route %q; want %s %v (routed: %v)", r.EventName(), got, route.AsString(), tt.event, tt.kwargs, tt.status == 200)
+				}
+			})
+		}
+	}
 }

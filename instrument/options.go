@@ -113,9 +113,18 @@ func WithStrict(healthy func() error) Option {
 // WithStrictLimits bounds what strict mode holds in memory: one response at
 // most maxResponse bytes (default DefaultStrictMaxResponse), all held
 // responses together at most maxHeld bytes (default DefaultStrictMaxHeld).
-// A handler's Write past either bound fails with ErrResponseTooLarge, and the
-// client gets 503 instead of the response, recorded with that status. A
-// value of 0 or less keeps the default.
+// A handler's Write past either bound fails with ErrResponseTooLarge, the
+// response drops what it held, and the client gets 503 instead of the
+// response, recorded with that status. A value of 0 or less keeps the
+// default.
+//
+// maxHeld bounds the memory the held bodies take, not only their length: a
+// body is held in chunks that double in size as it grows (so a body may
+// take up to twice its length, at least 512 bytes, never more than
+// maxResponse), each chunk's capacity is counted before it is allocated,
+// and a chunk that would pass maxHeld is not allocated. A body is let go of
+// when it has been sent or dropped; the garbage collector then reclaims it
+// as any other memory (GOGC, GOMEMLIMIT). Headers are not counted.
 func WithStrictLimits(maxResponse, maxHeld int64) Option {
 	return func(c *config) {
 		if maxResponse > 0 {

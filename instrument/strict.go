@@ -1,9 +1,9 @@
 package instrument
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"sync/atomic"
 
@@ -39,12 +39,13 @@ func (a *auditHandler) serveStrict(w http.ResponseWriter, r, r2 *http.Request, r
 		return
 	}
 	bw := &heldResponse{header: http.Header{}, max: a.cfg.strictMaxResponse, held: &a.held, maxHeld: a.cfg.strictMaxHeld}
-	defer bw.release()
+	defer bw.release() // once sent
 	p := a.call(bw, r2)
 	status := bw.status
 	switch {
 	case p != nil:
 		status = http.StatusInternalServerError
+		bw.release() // never sent
 		bw = nil
 	case bw.tooLarge:
 		status = http.StatusServiceUnavailable
@@ -71,17 +72,27 @@ func (a *auditHandler) serveStrict(w http.ResponseWriter, r, r2 *http.Request, r
 	bw.sendTo(w)
 }
 
+// Chunk sizes of a held response's body (see heldResponse.grow).
+const (
+	minHeldChunk = 512
+	maxHeldChunk = 1 << 20
+)
+
 // heldResponse keeps a response in memory until strict mode knows its
 // record was written, within its own bound (max) and the bound of every held
-// response together (maxHeld, counted in held).
+// response together (maxHeld, counted in held). Its body is a list of chunks
+// that are never copied or regrown, so the memory it takes is their
+// capacity: each chunk's capacity is reserved in held before the chunk is
+// allocated, and given back when the response is sent or dropped.
 type heldResponse struct {
 	header   http.Header
 	status   int
-	body     bytes.Buffer
+	chunks   [][]byte
+	size     int64 // bytes written, all held in chunks
 	max      int64
 	held     *atomic.Int64
 	maxHeld  int64
-	counted  int64 // what this response added to held
+	reserved int64 // the capacity of chunks, counted in held
 	tooLarge bool
 }
 
@@ -97,28 +108,72 @@ func (h *heldResponse) WriteHeader(code int) {
 	}
 }
 
+// Write holds b, or fails with ErrResponseTooLarge, dropping what the
+// response held, when b would pass either bound.
 func (h *heldResponse) Write(b []byte) (int, error) {
 	if h.status == 0 {
 		h.status = http.StatusOK
 	}
-	n := int64(len(b))
-	if !h.tooLarge && int64(h.body.Len())+n <= h.max {
-		if h.held.Add(n) <= h.maxHeld {
-			h.counted += n
-			return h.body.Write(b)
-		}
-		h.held.Add(-n)
+	if h.tooLarge || int64(len(b)) > h.max-h.size {
+		h.drop()
+		return 0, ErrResponseTooLarge
 	}
-	h.tooLarge = true
-	h.body.Reset()
-	h.release()
-	return 0, ErrResponseTooLarge
+	n := len(b)
+	for len(b) > 0 {
+		last := len(h.chunks) - 1
+		if last < 0 || len(h.chunks[last]) == cap(h.chunks[last]) {
+			if !h.grow(len(b)) {
+				h.drop()
+				return 0, ErrResponseTooLarge
+			}
+			last++
+		}
+		c := h.chunks[last]
+		k := copy(c[len(c):cap(c)], b)
+		h.chunks[last] = c[:len(c)+k]
+		b = b[k:]
+	}
+	h.size += int64(n)
+	return n, nil
 }
 
-// release gives back what the response counted against the shared bound.
+// grow adds a chunk for (the start of) the n bytes of a write that the
+// full chunks do not take: as large as all chunks so far, so that the
+// capacity doubles as append's does but nothing is copied, and at least n
+// and minHeldChunk, rounded up to a power of two (a size the allocator
+// gives without rounding); at most maxHeldChunk and what is left of the
+// response's bound. It reserves the chunk's capacity in held before
+// allocating it, and reports false, allocating nothing, when that would
+// pass maxHeld.
+func (h *heldResponse) grow(n int) bool {
+	size := max(h.reserved, int64(n), minHeldChunk)
+	size = 1 << bits.Len64(uint64(size-1))
+	size = min(size, maxHeldChunk, h.max-h.reserved)
+	for {
+		cur := h.held.Load()
+		if cur+size > h.maxHeld {
+			return false
+		}
+		if h.held.CompareAndSwap(cur, cur+size) {
+			break
+		}
+	}
+	h.reserved += size
+	h.chunks = append(h.chunks, make([]byte, 0, size))
+	return true
+}
+
+// drop marks the response too large and lets go of what it held.
+func (h *heldResponse) drop() {
+	h.tooLarge = true
+	h.release()
+}
+
+// release lets go of the body and gives its reservation back to held.
 func (h *heldResponse) release() {
-	h.held.Add(-h.counted)
-	h.counted = 0
+	h.chunks, h.size = nil, 0
+	h.held.Add(-h.reserved)
+	h.reserved = 0
 }
 
 func (h *heldResponse) sendTo(w http.ResponseWriter) {
@@ -129,5 +184,9 @@ func (h *heldResponse) sendTo(w http.ResponseWriter) {
 	if h.status != 0 {
 		w.WriteHeader(h.status)
 	}
-	_, _ = w.Write(h.body.Bytes())
+	for _, c := range h.chunks {
+		if _, err := w.Write(c); err != nil {
+			return // the client is gone
+		}
+	}
 }

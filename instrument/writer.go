@@ -18,7 +18,8 @@ import (
 // original writer.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	hijacked bool // the handler took the connection over
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -61,6 +62,9 @@ func (w *statusWriter) Flush() {
 // Protocols") becomes the recorded status.
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.hijacked = true
+	}
 	if err != nil || w.status != 0 {
 		return conn, rw, err
 	}

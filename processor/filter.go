@@ -16,12 +16,15 @@ import (
 	"strings"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/otelaudit/otelaudit/instrument"
 )
 
 // ValidatePattern reports whether p is a valid whitelist or blacklist entry:
 // an event code such as "READ_INFO_SUCCESS", or a prefix ending in a single
-// "*" such as "LOGIN_*" ("*" alone matches every event). Event codes are
-// matched exactly, so case matters.
+// "*" such as "LOGIN_*" ("*" alone matches every event). Events are matched
+// in upper case, as instrument.EventCode writes them, so an entry that
+// EventCode would change ("login_*") could never match and is refused.
 func ValidatePattern(p string) error {
 	if p == "" {
 		return fmt.Errorf("empty event pattern")
@@ -31,6 +34,9 @@ func ValidatePattern(p string) error {
 	}
 	if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return fmt.Errorf("event pattern %q holds whitespace or a control character", p)
+	}
+	if up := instrument.EventCode(p); up != p {
+		return fmt.Errorf("%q can never match, event codes are upper case; write %q", p, up)
 	}
 	return nil
 }
@@ -62,6 +68,8 @@ func newMatcher(patterns []string) (matcher, error) {
 
 func (m *matcher) empty() bool { return !m.all && len(m.exact) == 0 && len(m.prefixes) == 0 }
 
+// match reports whether the event, in the form of instrument.EventCode,
+// matches.
 func (m *matcher) match(event string) bool {
 	if m.all {
 		return true
@@ -80,7 +88,10 @@ func (m *matcher) match(event string) bool {
 // EventFilter is an sdklog.Processor that passes a record on to the processor
 // it wraps only when the record's event name is allowed: on the whitelist (or
 // the whitelist is empty) and not on the blacklist. A record without an event
-// name is allowed only when the whitelist is empty.
+// name is allowed only when the whitelist is empty. Event names are matched
+// in upper case (instrument.EventCode), as package instrument records them,
+// so that a record another emitter names in lower case is not let through
+// or dropped for its letters' case.
 //
 // EventFilter answers Enabled from the event name as well, so the
 // instrumentation can skip building a record that would be dropped.
@@ -134,6 +145,7 @@ func (f *EventFilter) Allowed(event string) bool {
 	if event == "" {
 		return f.whitelist.empty()
 	}
+	event = instrument.EventCode(event)
 	if !f.whitelist.empty() && !f.whitelist.match(event) {
 		return false
 	}
