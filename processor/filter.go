@@ -18,6 +18,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 // ValidatePattern reports whether p is a valid whitelist or blacklist entry:
@@ -156,16 +157,18 @@ func (f *EventFilter) Allowed(event string) bool {
 // asks the wrapped processor. An empty event name in param means the caller
 // does not know the event yet, so it does not disable.
 func (f *EventFilter) Enabled(ctx context.Context, param sdklog.EnabledParameters) bool {
-	if param.EventName != "" && !f.Allowed(param.EventName) {
+	if param.EventName != "" && !f.Allowed(param.EventName) && !psono.IsCheckpoint(param.EventName, param.InstrumentationScope.Name) {
 		return false
 	}
 	return f.next.Enabled(ctx, param)
 }
 
 // OnEmit passes the record to the wrapped processor when its event is
-// allowed and drops it otherwise.
+// allowed and drops it otherwise. A checkpoint record of the sealer
+// (psono.IsCheckpoint) always passes: the whitelist and blacklist choose the
+// service's events, and must never take the off-host copy of the seal away.
 func (f *EventFilter) OnEmit(ctx context.Context, r *sdklog.Record) error {
-	if !f.Allowed(r.EventName()) {
+	if !f.Allowed(r.EventName()) && !psono.IsCheckpoint(r.EventName(), r.InstrumentationScope().Name) {
 		return nil
 	}
 	return f.next.OnEmit(ctx, r)
