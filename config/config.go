@@ -25,19 +25,25 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/otelaudit/otelaudit/exporter"
-	"github.com/otelaudit/otelaudit/processor"
+	"github.com/otelaudit/otelaudit/durability"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 // DefaultFolder is where audit.log is written when LOGGING_AUDIT_FOLDER is not
 // set, as in Psono's server image.
 const DefaultFolder = "/var/log/psono"
 
-// The permissions audit.log and its folder are created with by default:
-// those of the file exporter.
+// The defaults of the settings that the file exporter and the middleware
+// apply. They are the same as exporter.DefaultFileMode,
+// exporter.DefaultDirMode, instrument.DefaultStrictMaxResponse and
+// instrument.DefaultStrictMaxHeld (a test holds them equal), written here so
+// that reading settings does not pull in the exporter, the middleware and
+// the OpenTelemetry SDK.
 const (
-	DefaultFileMode   = exporter.DefaultFileMode
-	DefaultFolderMode = exporter.DefaultDirMode
+	DefaultFileMode          os.FileMode = 0o600
+	DefaultFolderMode        os.FileMode = 0o700
+	DefaultStrictMaxResponse             = 16 << 20
+	DefaultStrictMaxHeld                 = 256 << 20
 )
 
 // Settings are the audit settings of a Psono settings file.
@@ -74,15 +80,15 @@ type Settings struct {
 	Strict bool
 	// StrictMaxResponse bounds, in bytes, one response strict mode holds
 	// until its record is written (LOGGING_AUDIT_STRICT_MAX_RESPONSE, default
-	// instrument.DefaultStrictMaxResponse); a larger one is answered 503.
+	// DefaultStrictMaxResponse); a larger one is answered 503.
 	StrictMaxResponse int64
 	// StrictMaxHeld bounds, in bytes, all responses strict mode holds at once
-	// (LOGGING_AUDIT_STRICT_MAX_HELD, default instrument.DefaultStrictMaxHeld);
+	// (LOGGING_AUDIT_STRICT_MAX_HELD, default DefaultStrictMaxHeld);
 	// a write past it is answered 503.
 	StrictMaxHeld int64
 	// Durability says when a record counts as written
 	// (LOGGING_AUDIT_DURABILITY: write, fsync or buffered; default write).
-	Durability exporter.Durability
+	Durability durability.Mode
 	// FileMode is the permission audit.log is created with
 	// (LOGGING_AUDIT_FILE_MODE, default 0600). An existing file keeps its
 	// mode.
@@ -470,7 +476,7 @@ func (s Settings) validate(at locator) error {
 	switch {
 	case s.Strict && !s.Enabled:
 		err = errors.New("strict mode is on but LOGGING_AUDIT is off, so nothing would be audited and nothing refused; turn LOGGING_AUDIT on, or remove LOGGING_AUDIT_STRICT")
-	case s.Strict && s.Durability == exporter.Buffered:
+	case s.Strict && s.Durability == durability.Buffered:
 		err = errors.New("strict mode needs every record confirmed before its response: set LOGGING_AUDIT_DURABILITY to write or fsync, not buffered")
 	default:
 		return nil
@@ -484,7 +490,7 @@ func (s Settings) validate(at locator) error {
 // refused rather than silently logging everything or nothing.
 func validatePatterns(list []string) error {
 	for i, p := range list {
-		if err := processor.ValidatePattern(p); err != nil {
+		if err := psono.ValidatePattern(p); err != nil {
 			return fmt.Errorf("entry %d: %w", i+1, err)
 		}
 		if strings.ContainsFunc(p, unicode.IsLower) {

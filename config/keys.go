@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelaudit/otelaudit/exporter"
-	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/durability"
 	"github.com/otelaudit/otelaudit/seal"
 )
 
@@ -132,24 +131,24 @@ var keys = []key{
 		func(s *Settings, v value) (err error) { s.Strict, err = v.boolean(); return err },
 		nil},
 	{"LOGGING_AUDIT_STRICT_MAX_RESPONSE",
-		func(s *Settings) { s.StrictMaxResponse = instrument.DefaultStrictMaxResponse },
+		func(s *Settings) { s.StrictMaxResponse = DefaultStrictMaxResponse },
 		func(s *Settings, v value) (err error) { s.StrictMaxResponse, err = int64Value(v); return err },
 		func(s Settings) error { return checkByteCount(s.StrictMaxResponse) }},
 	{"LOGGING_AUDIT_STRICT_MAX_HELD",
-		func(s *Settings) { s.StrictMaxHeld = instrument.DefaultStrictMaxHeld },
+		func(s *Settings) { s.StrictMaxHeld = DefaultStrictMaxHeld },
 		func(s *Settings, v value) (err error) { s.StrictMaxHeld, err = int64Value(v); return err },
 		func(s Settings) error { return checkByteCount(s.StrictMaxHeld) }},
 	{"LOGGING_AUDIT_DURABILITY",
-		func(s *Settings) { s.Durability = exporter.Write },
+		func(s *Settings) { s.Durability = durability.Write },
 		func(s *Settings, v value) error {
 			d, err := v.str()
 			if err != nil {
 				return err
 			}
-			s.Durability, err = exporter.ParseDurability(d)
+			s.Durability, err = durability.Parse(d)
 			return err
 		},
-		func(s Settings) error { _, err := exporter.ParseDurability(s.Durability.String()); return err }},
+		func(s Settings) error { _, err := durability.Parse(s.Durability.String()); return err }},
 	{"LOGGING_AUDIT_FILE_MODE",
 		func(s *Settings) { s.FileMode = DefaultFileMode },
 		func(s *Settings, v value) (err error) { s.FileMode, err = parseMode(v); return err },

@@ -126,7 +126,7 @@ func reportMisuse(fn string) {
 
 // SetEvent sets the event code of the request's audit record, such as
 // "LIST_DATASTORE_SUCCESS". The record carries it in upper case (see
-// EventCode), so "list_datastore_success" is recorded, and matched by the
+// psono.EventCode), so "list_datastore_success" is recorded, and matched by the
 // whitelist and blacklist, as LIST_DATASTORE_SUCCESS. Without it the
 // middleware uses a default event (see NewHandler). ctx must be the request's context or derived from it
 // (a *gin.Context behind the gin adapter is one); otherwise SetEvent does

@@ -21,7 +21,7 @@ const DefaultEventLogger = "otelaudit.event"
 // forwarding).
 type Event struct {
 	// Event is the event code, such as "DELETE_EXPIRED_SHARES_SUCCESS",
-	// recorded in upper case (EventCode). Empty gives EVENT_SUCCESS or
+	// recorded in upper case (psono.EventCode). Empty gives EVENT_SUCCESS or
 	// EVENT_ERROR.
 	Event string
 	// Logger names the component, such as "jobs.cleanup"; empty gives
@@ -83,7 +83,7 @@ func (rc *Recorder) Record(ctx context.Context, ev Event) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	event := EventCode(ev.Event)
+	event := psono.EventCode(ev.Event)
 	if event == "" {
 		event = "EVENT_ERROR"
 		if ev.Success {

@@ -12,6 +12,7 @@ import (
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/processor"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 func TestEventCode(t *testing.T) {
@@ -22,7 +23,7 @@ func TestEventCode(t *testing.T) {
 		{"CHECK_HEALTH_FAILURE_2", "CHECK_HEALTH_FAILURE_2"},
 		{"", ""},
 	} {
-		if got := instrument.EventCode(tt.code); got != tt.want {
+		if got := psono.EventCode(tt.code); got != tt.want {
 			t.Errorf("EventCode(%q) = %q, want %q", tt.code, got, tt.want)
 		}
 	}

@@ -43,7 +43,7 @@ const ScopeName = "github.com/otelaudit/otelaudit/instrument"
 // NewHandler returns h wrapped in the audit middleware and in otelhttp.
 //
 // A record's event is the one the handler set with SetEvent, in upper case
-// (see EventCode). Without one it is derived from the request's route: the
+// (see psono.EventCode). Without one it is derived from the request's route: the
 // one a router adapter or Routes reported with SetRoute, else the pattern of
 // the ServeMux h (when h is one) matched: the route's method and path
 // segments (parameters by their names) in upper case, with characters other
@@ -210,7 +210,7 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	if info == nil && r.Pattern != "" && !muxRedirected(r) {
 		info, direct = a.pattern(r.Pattern), true
 	}
-	event := EventCode(rec.event)
+	event := psono.EventCode(rec.event)
 	if event == "" {
 		event = defaultEvent(info, success)
 	}

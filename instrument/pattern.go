@@ -174,17 +174,6 @@ func eventWord(s string) string {
 	return strings.TrimSuffix(b.String(), "_")
 }
 
-// EventCode returns an event code as records carry it: in upper case, as
-// strings.ToUpper maps it ("login_started_success" gives
-// LOGIN_STARTED_SUCCESS). Psono's event codes are upper case, and the lines
-// of audit.log hold them so. The middleware applies it to the event a
-// handler sets (SetEvent) and to the Event of a Recorder; the derived
-// default events are upper case already. processor.EventFilter matches the
-// whitelist and blacklist against EventCode of a record's event, and
-// refuses an entry that EventCode would change, since such an entry could
-// never match: a code is never dropped or let through for its letters' case.
-func EventCode(code string) string { return strings.ToUpper(code) }
-
 func defaultEvent(info *patternInfo, success bool) string {
 	base := "REQUEST"
 	if info != nil && info.event != "" {

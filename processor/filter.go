@@ -13,84 +13,17 @@ package processor
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/psono"
 )
-
-// ValidatePattern reports whether p is a valid whitelist or blacklist entry:
-// an event code such as "READ_INFO_SUCCESS", or a prefix ending in a single
-// "*" such as "LOGIN_*" ("*" alone matches every event). Events are matched
-// in upper case, as instrument.EventCode writes them, so an entry that
-// EventCode would change ("login_*") could never match and is refused.
-func ValidatePattern(p string) error {
-	if p == "" {
-		return fmt.Errorf("empty event pattern")
-	}
-	if i := strings.IndexByte(p, '*'); i >= 0 && i != len(p)-1 {
-		return fmt.Errorf("event pattern %q: '*' is allowed only at the end, as a prefix match", p)
-	}
-	if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return fmt.Errorf("event pattern %q holds whitespace or a control character", p)
-	}
-	if up := instrument.EventCode(p); up != p {
-		return fmt.Errorf("%q can never match, event codes are upper case; write %q", p, up)
-	}
-	return nil
-}
-
-// matcher matches event codes against exact codes and prefixes.
-type matcher struct {
-	exact    map[string]struct{}
-	prefixes []string
-	all      bool
-}
-
-func newMatcher(patterns []string) (matcher, error) {
-	m := matcher{exact: make(map[string]struct{}, len(patterns))}
-	for _, p := range patterns {
-		if err := ValidatePattern(p); err != nil {
-			return matcher{}, err
-		}
-		switch {
-		case p == "*":
-			m.all = true
-		case strings.HasSuffix(p, "*"):
-			m.prefixes = append(m.prefixes, strings.TrimSuffix(p, "*"))
-		default:
-			m.exact[p] = struct{}{}
-		}
-	}
-	return m, nil
-}
-
-func (m *matcher) empty() bool { return !m.all && len(m.exact) == 0 && len(m.prefixes) == 0 }
-
-// match reports whether the event, in the form of instrument.EventCode,
-// matches.
-func (m *matcher) match(event string) bool {
-	if m.all {
-		return true
-	}
-	if _, ok := m.exact[event]; ok {
-		return true
-	}
-	for _, p := range m.prefixes {
-		if strings.HasPrefix(event, p) {
-			return true
-		}
-	}
-	return false
-}
 
 // EventFilter is an sdklog.Processor that passes a record on to the processor
 // it wraps only when the record's event name is allowed: on the whitelist (or
 // the whitelist is empty) and not on the blacklist. A record without an event
 // name is allowed only when the whitelist is empty. Event names are matched
-// in upper case (instrument.EventCode), as package instrument records them,
+// in upper case (psono.EventCode), as package instrument records them,
 // so that a record another emitter names in lower case is not let through
 // or dropped for its letters' case.
 //
@@ -98,8 +31,8 @@ func (m *matcher) match(event string) bool {
 // instrumentation can skip building a record that would be dropped.
 type EventFilter struct {
 	next      sdklog.Processor
-	whitelist matcher
-	blacklist matcher
+	whitelist psono.Patterns
+	blacklist psono.Patterns
 }
 
 var _ sdklog.Processor = (*EventFilter)(nil)
@@ -124,17 +57,17 @@ func WithBlacklist(patterns ...string) Option {
 }
 
 // NewEventFilter returns an EventFilter guarding next. It returns an error
-// when a pattern is not valid (see ValidatePattern).
+// when a pattern is not valid (see psono.ValidatePattern).
 func NewEventFilter(next sdklog.Processor, opts ...Option) (*EventFilter, error) {
 	var c filterConfig
 	for _, o := range opts {
 		o(&c)
 	}
-	w, err := newMatcher(c.whitelist)
+	w, err := psono.NewPatterns(c.whitelist)
 	if err != nil {
 		return nil, fmt.Errorf("audit whitelist: %w", err)
 	}
-	b, err := newMatcher(c.blacklist)
+	b, err := psono.NewPatterns(c.blacklist)
 	if err != nil {
 		return nil, fmt.Errorf("audit blacklist: %w", err)
 	}
@@ -144,13 +77,12 @@ func NewEventFilter(next sdklog.Processor, opts ...Option) (*EventFilter, error)
 // Allowed reports whether the filter passes on records of the event.
 func (f *EventFilter) Allowed(event string) bool {
 	if event == "" {
-		return f.whitelist.empty()
+		return f.whitelist.Empty()
 	}
-	event = instrument.EventCode(event)
-	if !f.whitelist.empty() && !f.whitelist.match(event) {
+	if !f.whitelist.Empty() && !f.whitelist.Match(event) {
 		return false
 	}
-	return !f.blacklist.match(event)
+	return !f.blacklist.Match(event)
 }
 
 // Enabled reports false for an event the lists do not allow and otherwise

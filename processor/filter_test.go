@@ -8,6 +8,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/processor"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 func TestEventFilter(t *testing.T) {
@@ -22,7 +23,7 @@ func TestEventFilter(t *testing.T) {
 		{"star allows all events", []string{"*"}, []string{"B_*"}, []string{"A"}, []string{"B_ERROR", ""}},
 		{"blacklist wins", []string{"A_*"}, []string{"A_ERROR"}, []string{"A_SUCCESS"}, []string{"A_ERROR", "B"}},
 		{"blacklist only", nil, []string{"CHECK_HEALTH_SUCCESS", "X_*"}, []string{"CHECK_HEALTH_FAILURE", ""}, []string{"CHECK_HEALTH_SUCCESS", "X_Y"}},
-		// Events are matched as instrument.EventCode writes them: upper case.
+		// Events are matched as psono.EventCode writes them: upper case.
 		{"lower-case events", []string{"LOGIN_*", "READ_INFO_SUCCESS"}, []string{"LOGIN_STARTED_ERROR"},
 			[]string{"login_started_success", "Read_Info_Success"}, []string{"login_started_error", "Login_Started_Error", "read_status_success"}},
 		{"lower-case events, blacklist only", nil, []string{"CHECK_HEALTH_*"}, []string{"check_status"}, []string{"check_health_success"}},
@@ -75,7 +76,7 @@ func TestInvalidPatterns(t *testing.T) {
 // could never match an event (events are matched in upper case), is refused
 // with the entry the person should write instead.
 func TestLowerCasePattern(t *testing.T) {
-	err := processor.ValidatePattern("login_*")
+	err := psono.ValidatePattern("login_*")
 	if want := `"login_*" can never match, event codes are upper case; write "LOGIN_*"`; err == nil || err.Error() != want {
 		t.Errorf("ValidatePattern(\"login_*\") = %v, want %s", err, want)
 	}

@@ -15,6 +15,7 @@ import (
 // An empty filter selects every record.
 type filter struct {
 	events              []string // exact codes, or prefixes ending in "*"
+	eventPatterns       psono.Patterns
 	user, ip, status    string
 	success             string
 	since, until        string
@@ -51,10 +52,9 @@ func (f *filter) prepare() error {
 	if f.local {
 		f.loc = time.Local
 	}
-	for _, e := range f.events {
-		if e == "" || strings.Contains(strings.TrimSuffix(e, "*"), "*") {
-			return fmt.Errorf("-event %q: want an event code, or a prefix followed by a single * at the end", e)
-		}
+	var err error
+	if f.eventPatterns, err = psono.NewPatterns(f.events); err != nil {
+		return fmt.Errorf("-event: %w", err)
 	}
 	if f.ip != "" {
 		var err error
@@ -84,7 +84,6 @@ func (f *filter) prepare() error {
 		}
 		f.successV = v
 	}
-	var err error
 	if f.sinceT, err = f.parseTime("-since", f.since); err != nil {
 		return err
 	}
@@ -114,15 +113,7 @@ func (f *filter) parseTime(flagName, s string) (time.Time, error) {
 // match reports whether the record l passes the filter.
 func (f *filter) match(l psono.Line) bool {
 	if len(f.events) > 0 {
-		ev, _ := l.Get(psono.Event.Name)
-		ok := false
-		for _, e := range f.events {
-			if p, isPrefix := strings.CutSuffix(e, "*"); isPrefix && strings.HasPrefix(ev, p) || ev == e {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if ev, _ := l.Get(psono.Event.Name); !f.eventPatterns.Match(ev) {
 			return false
 		}
 	}
