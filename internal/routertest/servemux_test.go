@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/otelaudit/otelaudit"
@@ -39,52 +38,11 @@ func serveMux() *http.ServeMux {
 	return mux
 }
 
-// routesOf is the instrument.RoutesOf this package proposes for the core
-// (the adapters' equivalent of chi's Find for a ServeMux), written on the
-// instrument package's public API until the core has it: h is what stands
-// in front of mux (authentication); when the request's record has no route
-// once h returned, because h answered before mux ran, the route mux would
-// have served is reported, with its wildcards' values as ServeMux gives
-// them (decoded). ServeMux has no public way to match a request without
-// serving it but Handler, which gives the pattern only, so the values come
-// from a mux holding that one pattern, with a handler that does nothing,
-// wrapped in instrument.Routes. The core's version checks the record first
-// and reports only when it has no route; this one relies on SetRoute's
-// first report winning.
-func routesOf(mux *http.ServeMux, h http.Handler) http.Handler {
-	var one sync.Map // pattern -> instrument.Routes(a mux holding only that pattern)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			_, pattern := mux.Handler(r)
-			if pattern == "" {
-				return // mux's 404 or 405
-			}
-			m, ok := one.Load(pattern)
-			if !ok {
-				single := http.NewServeMux()
-				single.HandleFunc(pattern, func(http.ResponseWriter, *http.Request) {})
-				m, _ = one.LoadOrStore(pattern, instrument.Routes(single))
-			}
-			// A copy: ServeMux sets Pattern and the path values on the
-			// request it is given.
-			m.(http.Handler).ServeHTTP(discard{}, r.WithContext(r.Context()))
-		}()
-		h.ServeHTTP(w, r)
-	})
-}
-
-type discard struct{}
-
-func (discard) Header() http.Header         { return http.Header{} }
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
-func (discard) WriteHeader(int)             {}
-
 // TestServeMuxAuthBeforeRouting: authentication wrapped around a ServeMux
 // answers before the mux runs, so neither the audit handler nor
-// instrument.Routes sees a pattern. With today's core that is the
-// documented exception (REQUEST_ERROR, no kwargs); the proposed
-// instrument.RoutesOf (routesOf here) gives the route, as the router
-// adapters do.
+// instrument.Routes sees a pattern: without more, the documented limit
+// (REQUEST_ERROR, no kwargs). instrument.RoutesOf gives the route, as the
+// router adapters do.
 func TestServeMuxAuthBeforeRouting(t *testing.T) {
 	std := routertest.Standard("GET_FILES_PATH_SUCCESS", "path", "a/b.txt")
 	auth := routertest.AuthBeforeRouting("GET_FILES_PATH_SUCCESS", "path", "a/b.txt")
@@ -99,11 +57,11 @@ func TestServeMuxAuthBeforeRouting(t *testing.T) {
 			"the core needs instrument.RoutesOf(mux, authenticate(...)) to resolve the route (proposed)")},
 		{"proposed RoutesOf", func(a *otelaudit.Auditor) http.Handler {
 			mux := serveMux()
-			return a.Handler(routesOf(mux, routertest.Deny(instrument.Routes(mux))))
+			return a.Handler(instrument.RoutesOf(mux, routertest.Deny(instrument.Routes(mux))))
 		}, append(std, auth...)},
 		{"proposed RoutesOf, without Routes", func(a *otelaudit.Auditor) http.Handler {
 			mux := serveMux()
-			return a.Handler(routesOf(mux, routertest.Deny(mux)))
+			return a.Handler(instrument.RoutesOf(mux, routertest.Deny(mux)))
 		}, append(std, auth...)},
 	}
 	for _, tt := range tests {
