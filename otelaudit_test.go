@@ -2,6 +2,7 @@ package otelaudit_test
 
 import (
 	"context"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -150,7 +151,11 @@ func TestTimeSetting(t *testing.T) {
 	}
 }
 
-// Example shows the few lines that add the audit log to a service.
+// Example shows the few lines that add the audit log to a service, in the
+// order that loses no record: the server is shut down first (no request is
+// served after it), then the auditor, each with a bounded context of its
+// own. (A deferred auditor.Shutdown never runs when a signal ends the
+// process.)
 func Example() {
 	settings, err := config.LoadPsono() // or config.Load("settings.yaml")
 	if err != nil {
@@ -158,9 +163,8 @@ func Example() {
 	}
 	auditor, err := otelaudit.New(settings)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	defer auditor.Shutdown(context.Background())
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /datastore/{datastore_id}/", func(w http.ResponseWriter, r *http.Request) {
@@ -168,8 +172,19 @@ func Example() {
 		instrument.SetUser(r.Context(), "demo2@example.com", "ba504938-9a23-4162-867f-6840c301bc20")
 		instrument.SetEvent(r.Context(), "LIST_DATASTORE_SUCCESS")
 	})
-	srv := &http.Server{Addr: "127.0.0.1:10200", Handler: auditor.Handler(mux)}
-	_ = srv // srv.ListenAndServe()
+	srv := &http.Server{Addr: "127.0.0.1:10200", Handler: auditor.Handler(mux), ReadHeaderTimeout: 10 * time.Second}
+	// go srv.ListenAndServe(), and wait for SIGINT or SIGTERM; then:
+
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Print(err)
+	}
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if err := auditor.Shutdown(actx); err != nil {
+		log.Print(err)
+	}
 }
 
 // TestClientIPSettings checks that TRUSTED_IP_HEADER_OVERWRITE,
