@@ -112,3 +112,53 @@ func TestStrictHeldBounds(t *testing.T) {
 		t.Errorf("%d lines say 503, want 2:\n%s", unavailable, strings.Join(lines, "\n"))
 	}
 }
+
+// TestStrictHandlerStatus: in strict mode a handler's own 403 or 500 (with
+// and without a body) reaches the client as it was written, and the record
+// says the same status, never 200 or the 503 of a refusal.
+func TestStrictHandlerStatus(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/status/{code}/{body}/", func(w http.ResponseWriter, r *http.Request) {
+		instrument.SetEvent(r.Context(), "STATUS_"+r.PathValue("code"))
+		code := map[string]int{"403": http.StatusForbidden, "500": http.StatusInternalServerError, "201": http.StatusCreated}[r.PathValue("code")]
+		if r.PathValue("body") == "error" {
+			http.Error(w, "handler says "+r.PathValue("code"), code)
+			return
+		}
+		w.WriteHeader(code)
+	})
+	a, srv, s := strictServer(t, mux, nil)
+	tests := []struct {
+		path, status string
+		code         int
+		success      string
+	}{
+		{"/status/403/error/", "HTTP_403_FORBIDDEN", 403, "False"},
+		{"/status/403/none/", "HTTP_403_FORBIDDEN", 403, "False"},
+		{"/status/500/error/", "HTTP_500_INTERNAL_SERVER_ERROR", 500, "False"},
+		{"/status/500/none/", "HTTP_500_INTERNAL_SERVER_ERROR", 500, "False"},
+		{"/status/201/none/", "HTTP_201_CREATED", 201, "True"},
+	}
+	for _, tt := range tests {
+		code, body, _ := get(t, srv.URL+tt.path)
+		if code != tt.code {
+			t.Errorf("%s: client got %d, want %d", tt.path, code, tt.code)
+		}
+		if strings.HasSuffix(tt.path, "/error/") && !strings.Contains(body, "handler says") {
+			t.Errorf("%s: client got body %q, not the handler's", tt.path, body)
+		}
+	}
+	srv.Close()
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := auditLines(t, s.LogPath())
+	if len(lines) != len(tests) {
+		t.Fatalf("%d lines for %d requests:\n%s", len(lines), len(tests), strings.Join(lines, "\n"))
+	}
+	for i, tt := range tests {
+		if !strings.Contains(lines[i], "status="+tt.status+",") || !strings.Contains(lines[i], "success="+tt.success+",") {
+			t.Errorf("%s: line %s; want status=%s, success=%s", tt.path, lines[i], tt.status, tt.success)
+		}
+	}
+}
