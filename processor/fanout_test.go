@@ -34,10 +34,10 @@ func (s step) ForceFlush(context.Context) error                       { return s
 func TestFanout(t *testing.T) {
 	errA, errB := errors.New("a failed"), errors.New("b failed")
 	tests := []struct {
-		name        string
+		name         string
 		failA, failB error
-		enA, enB    bool
-		wantEnabled bool
+		enA, enB     bool
+		wantEnabled  bool
 	}{
 		{"all well", nil, nil, true, true, true},
 		{"first fails", errA, nil, false, true, true},

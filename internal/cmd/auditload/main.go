@@ -1,6 +1,6 @@
 // Command auditload measures what audit logging costs the demo server.
 //
-//	go run ./cmd/auditload [-clients 32] [-duration 3s] [-rounds 5]
+//	go run ./internal/cmd/auditload [-clients 32] [-duration 3s] [-rounds 5]
 //	                       [-durability write] [-otlp-endpoint URL]
 //
 // It builds examples/server, starts one copy per mode as a separate process
