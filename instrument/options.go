@@ -85,9 +85,15 @@ func WithDefaultLogger(name string) Option {
 
 // WithMaxValueLength sets the longest value in bytes a record holds (path,
 // user, user id, kwarg values, client IP). Longer values are cut and marked
-// with TruncatedMark. n below 64 is taken as 64.
+// with TruncatedMark. n below one means DefaultMaxValueLength, as every
+// option's zero does; from 1 to 63 it is taken as 64, room for the mark.
 func WithMaxValueLength(n int) Option {
-	return func(c *config) { c.maxValueLength = max(n, 64) }
+	return func(c *config) {
+		if n < 1 {
+			n = DefaultMaxValueLength
+		}
+		c.maxValueLength = max(n, 64)
+	}
 }
 
 // WithErrorLog sets the function that reports a handler's panic, with the
