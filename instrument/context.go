@@ -154,7 +154,7 @@ func SetLogger(ctx context.Context, name string) {
 
 // SetUser records the authenticated user of the request: its name and its
 // id. The record carries user and user_id only after SetUser. A typed id
-// (a number, a UUID type) is written with FormatValue(id).
+// (a number, a UUID type) is written with psono.FormatValue(id).
 func SetUser(ctx context.Context, name, id string) {
 	if r := recordOf(ctx, "SetUser"); r != nil {
 		r.mu.Lock()
@@ -177,10 +177,10 @@ func AddKwarg(ctx context.Context, name, value string) {
 }
 
 // AddKwargValue is AddKwarg for a typed value, written as Python's str()
-// writes it, as Psono does: see FormatValue for the mapping of each Go type.
+// writes it, as Psono does: see psono.FormatValue for the mapping of each Go type.
 func AddKwargValue(ctx context.Context, name string, value any) {
 	if r := recordOf(ctx, "AddKwargValue"); r != nil {
-		r.addKwarg(name, FormatValue(value))
+		r.addKwarg(name, psono.FormatValue(value))
 	}
 }
 

@@ -30,7 +30,7 @@ type Event struct {
 	// User and UserID: the user on whose behalf it happened; the line
 	// carries user and user_id when either is set.
 	User, UserID string
-	// Kwargs, in order; each value is written by FormatValue.
+	// Kwargs, in order; each value is written by psono.FormatValue.
 	Kwargs []Kwarg
 	// Success is written as success=True or success=False; it also picks
 	// the severity (INFO or WARN).
@@ -38,7 +38,7 @@ type Event struct {
 }
 
 // A Kwarg is a keyword argument of an Event. Its name is mapped into
-// [A-Za-z0-9_] as AddKwarg maps it; its value is written by FormatValue.
+// [A-Za-z0-9_] as AddKwarg maps it; its value is written by psono.FormatValue.
 type Kwarg struct {
 	Name  string
 	Value any
@@ -113,7 +113,7 @@ func (rc *Recorder) Record(ctx context.Context, ev Event) error {
 	}
 	kwargs := len(attrs)
 	for _, k := range ev.Kwargs {
-		attrs = setAttr(attrs, kwargs, psono.KwargAttr(psono.KwargName(k.Name)), clip(FormatValue(k.Value), rc.max))
+		attrs = setAttr(attrs, kwargs, psono.KwargAttr(psono.KwargName(k.Name)), clip(psono.FormatValue(k.Value), rc.max))
 	}
 
 	var lr log.Record

@@ -1,11 +1,11 @@
-package instrument_test
+package psono_test
 
 import (
 	"errors"
 	"math"
 	"testing"
 
-	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/psono"
 )
 
 type uuid string
@@ -57,7 +57,7 @@ func TestFormatValue(t *testing.T) {
 		{struct{ A int }{1}, "{1}"},
 	}
 	for _, tt := range tests {
-		if got := instrument.FormatValue(tt.v); got != tt.want {
+		if got := psono.FormatValue(tt.v); got != tt.want {
 			t.Errorf("FormatValue(%#v) = %q, want %q", tt.v, got, tt.want)
 		}
 	}
