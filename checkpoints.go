@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 
 	"github.com/otelaudit/otelaudit/psono"
@@ -63,9 +62,9 @@ func (c *checkpointEmitter) emitLocked(cp seal.Checkpoint) {
 	r.SetSeverityText("INFO")
 	r.SetEventName(psono.CheckpointEvent)
 	r.AddAttributes(
-		attribute.String(string(psono.Logger.Attr), checkpointLogger),
-		attribute.Bool(string(psono.Success.Attr), true),
-		attribute.String(string(psono.Hostname.Attr), c.host),
+		psono.Logger.String(checkpointLogger),
+		psono.Success.Bool(true),
+		psono.Hostname.String(c.host),
 		psono.LogTree.Int64(cp.Tree),
 		psono.LogSize.Int64(cp.Size),
 		psono.LogFile.String(cp.File),

@@ -103,13 +103,13 @@ func (rc *Recorder) Record(ctx context.Context, ev Event) error {
 	}
 	attrs := make([]attribute.KeyValue, 0, 5+len(ev.Kwargs))
 	attrs = append(attrs,
-		attribute.String(string(psono.Logger.Attr), clip(logger, rc.max)),
-		attribute.Bool(string(psono.Success.Attr), ev.Success),
-		attribute.String(string(psono.Hostname.Attr), rc.host))
+		psono.Logger.String(clip(logger, rc.max)),
+		psono.Success.Bool(ev.Success),
+		psono.Hostname.String(rc.host))
 	if ev.User != "" || ev.UserID != "" {
 		attrs = append(attrs,
-			attribute.String(string(psono.User.Attr), clip(ev.User, rc.max)),
-			attribute.String(string(psono.UserID.Attr), clip(ev.UserID, rc.max)))
+			psono.User.String(clip(ev.User, rc.max)),
+			psono.UserID.String(clip(ev.UserID, rc.max)))
 	}
 	kwargs := len(attrs)
 	for _, k := range ev.Kwargs {

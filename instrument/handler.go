@@ -229,18 +229,18 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 
 	var buf [24]attribute.KeyValue
 	attrs := append(buf[:0],
-		attribute.String(string(psono.Logger.Attr), clip(logger, max)),
-		attribute.String(string(psono.UserIP.Attr), clip(clientIP(r, a.cfg.overwriteIP, a.cfg.trustedHeader, a.cfg.numProxies), max)),
-		attribute.String(string(psono.ReqMethod.Attr), clip(r.Method, max)),
-		attribute.String(string(psono.ReqURL.Attr), clip(r.URL.Path, max)),
-		attribute.Bool(string(psono.Success.Attr), success),
-		attribute.String(string(psono.Hostname.Attr), a.host),
-		attribute.Int(string(psono.Status.Attr), status),
+		psono.Logger.String(clip(logger, max)),
+		psono.UserIP.String(clip(clientIP(r, a.cfg.overwriteIP, a.cfg.trustedHeader, a.cfg.numProxies), max)),
+		psono.ReqMethod.String(clip(r.Method, max)),
+		psono.ReqURL.String(clip(r.URL.Path, max)),
+		psono.Success.Bool(success),
+		psono.Hostname.String(a.host),
+		psono.Status.Int(status),
 	)
 	if rec.user != "" || rec.userID != "" {
 		attrs = append(attrs,
-			attribute.String(string(psono.User.Attr), clip(rec.user, max)),
-			attribute.String(string(psono.UserID.Attr), clip(rec.userID, max)))
+			psono.User.String(clip(rec.user, max)),
+			psono.UserID.String(clip(rec.userID, max)))
 	}
 	// Each kwarg key appears once (the LoggerProvider of otelaudit.New
 	// does not de-duplicate keys): a handler's kwarg replaces the route

@@ -150,3 +150,12 @@ func kwargNameOK(name string) bool {
 func kwargByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }
+
+// String returns the attribute that carries the field's value v.
+func (f Field) String(v string) attribute.KeyValue { return f.Attr.String(v) }
+
+// Bool returns the attribute that carries the field's value v (Success).
+func (f Field) Bool(v bool) attribute.KeyValue { return f.Attr.Bool(v) }
+
+// Int returns the attribute that carries the field's value v (Status).
+func (f Field) Int(v int) attribute.KeyValue { return f.Attr.Int(v) }
