@@ -1,0 +1,499 @@
+package spool
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelaudit/otelaudit/psono"
+)
+
+// The stored form of a record (one value of the records bucket):
+//
+//	version   byte (1)
+//	flags     byte (flagCheckpoint)
+//	tree      uvarint: psono.LogTree + 1, 0 when the record has none
+//	index     uvarint: psono.LogIndex + 1, 0 when the record has none
+//	resource  8 bytes: the key of its resource in the resources bucket
+//	scope     string name, string version, string schema URL
+//	timestamp varint ns since the epoch, 0 for none
+//	observed  varint ns since the epoch, 0 for none
+//	severity  varint, severity text string
+//	event     string
+//	body      value
+//	trace     16 bytes trace id, 8 bytes span id, 1 byte flags
+//	attrs     uvarint count, then key string and value each
+//
+// A string is a uvarint length and its bytes; a value is a type byte
+// (attribute.Type) and its payload. Every field of an sdklog.Record the OTLP
+// exporters send is kept, typed: nothing goes through text.
+const codecVersion = 1
+
+const flagCheckpoint = 1
+
+// header is the part of a stored record read without decoding the rest:
+// what the budget's dropping and the drop record need.
+type header struct {
+	checkpoint  bool
+	tree, index int64 // -1 when the record carries no position
+}
+
+// resourceKey returns the key of res in the resources bucket and its stored
+// form (attributes and schema URL, encoded as a record's attributes are).
+func encodeResource(res *resource.Resource) (key [8]byte, enc []byte) {
+	enc = appendString(enc, res.SchemaURL())
+	attrs := res.Attributes()
+	enc = binary.AppendUvarint(enc, uint64(len(attrs)))
+	for _, kv := range attrs {
+		enc = appendString(enc, string(kv.Key))
+		enc = appendValue(enc, kv.Value)
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(enc)
+	binary.BigEndian.PutUint64(key[:], h.Sum64())
+	return key, enc
+}
+
+func decodeResource(b []byte) (*resource.Resource, error) {
+	d := decoder{b: b}
+	schema := d.string()
+	n := d.uvarint()
+	attrs := make([]attribute.KeyValue, 0, min(n, 1024))
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		k := d.string()
+		attrs = append(attrs, attribute.KeyValue{Key: attribute.Key(k), Value: d.value(0)})
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return resource.NewWithAttributes(schema, attrs...), nil
+}
+
+// encodeRecord appends the stored form of r to b; res is the key of r's
+// resource.
+func encodeRecord(b []byte, r *sdklog.Record, res [8]byte) []byte {
+	b = append(b, codecVersion)
+	var flags byte
+	scope := r.InstrumentationScope()
+	if psono.IsCheckpoint(r.EventName(), scope.Name) {
+		flags |= flagCheckpoint
+	}
+	b = append(b, flags)
+	tree, index := int64(-1), int64(-1)
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		switch kv.Key {
+		case psono.LogTree:
+			tree = kv.Value.AsInt64()
+		case psono.LogIndex:
+			index = kv.Value.AsInt64()
+		}
+		return true
+	})
+	if flags&flagCheckpoint != 0 {
+		index = -1 // a checkpoint names the tree it covers, not a line
+	}
+	b = binary.AppendUvarint(b, uint64(tree+1))
+	b = binary.AppendUvarint(b, uint64(index+1))
+	b = append(b, res[:]...)
+	b = appendString(b, scope.Name)
+	b = appendString(b, scope.Version)
+	b = appendString(b, scope.SchemaURL)
+	b = binary.AppendVarint(b, unixNano(r.Timestamp()))
+	b = binary.AppendVarint(b, unixNano(r.ObservedTimestamp()))
+	b = binary.AppendVarint(b, int64(r.Severity()))
+	b = appendString(b, r.SeverityText())
+	b = appendString(b, r.EventName())
+	b = appendValue(b, r.Body())
+	tid, sid := r.TraceID(), r.SpanID()
+	b = append(b, tid[:]...)
+	b = append(b, sid[:]...)
+	b = append(b, byte(r.TraceFlags()))
+	b = binary.AppendUvarint(b, uint64(r.AttributesLen()))
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		b = appendString(b, string(kv.Key))
+		b = appendValue(b, kv.Value)
+		return true
+	})
+	return b
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// decodeHeader reads the header of a stored record.
+func decodeHeader(b []byte) (header, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != codecVersion && d.err == nil {
+		return header{}, fmt.Errorf("spool: stored record of version %d, want %d", v, codecVersion)
+	}
+	flags := d.byte()
+	tree := int64(d.uvarint()) - 1
+	index := int64(d.uvarint()) - 1
+	return header{checkpoint: flags&flagCheckpoint != 0, tree: tree, index: index}, d.err
+}
+
+// storedRecord is a decoded stored record, ready to become an sdklog.Record.
+type storedRecord struct {
+	header
+	resource     [8]byte
+	scopeName    string
+	scopeVersion string
+	scopeSchema  string
+	timestamp    time.Time
+	observed     time.Time
+	severity     log.Severity
+	severityText string
+	event        string
+	body         attribute.Value
+	traceID      trace.TraceID
+	spanID       trace.SpanID
+	traceFlags   trace.TraceFlags
+	attrs        []attribute.KeyValue
+}
+
+func decodeRecord(b []byte) (storedRecord, error) {
+	var s storedRecord
+	var err error
+	if s.header, err = decodeHeader(b); err != nil {
+		return s, err
+	}
+	d := decoder{b: b}
+	d.byte()
+	d.byte()
+	d.uvarint()
+	d.uvarint()
+	copy(s.resource[:], d.bytes(8))
+	s.scopeName, s.scopeVersion, s.scopeSchema = d.string(), d.string(), d.string()
+	s.timestamp = fromUnixNano(d.varint())
+	s.observed = fromUnixNano(d.varint())
+	s.severity = log.Severity(d.varint())
+	s.severityText = d.string()
+	s.event = d.string()
+	s.body = d.value(0)
+	copy(s.traceID[:], d.bytes(16))
+	copy(s.spanID[:], d.bytes(8))
+	s.traceFlags = trace.TraceFlags(d.byte())
+	n := d.uvarint()
+	s.attrs = make([]attribute.KeyValue, 0, min(n, 1024))
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		k := d.string()
+		s.attrs = append(s.attrs, attribute.KeyValue{Key: attribute.Key(k), Value: d.value(0)})
+	}
+	return s, d.err
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendValue appends v's type and payload.
+func appendValue(b []byte, v attribute.Value) []byte {
+	b = append(b, byte(v.Type()))
+	switch v.Type() {
+	case attribute.BOOL:
+		if v.AsBool() {
+			return append(b, 1)
+		}
+		return append(b, 0)
+	case attribute.INT64:
+		return binary.AppendVarint(b, v.AsInt64())
+	case attribute.FLOAT64:
+		return binary.BigEndian.AppendUint64(b, math.Float64bits(v.AsFloat64()))
+	case attribute.STRING:
+		return appendString(b, v.AsString())
+	case attribute.BOOLSLICE:
+		s := v.AsBoolSlice()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		for _, e := range s {
+			if e {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+		}
+	case attribute.INT64SLICE:
+		s := v.AsInt64Slice()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		for _, e := range s {
+			b = binary.AppendVarint(b, e)
+		}
+	case attribute.FLOAT64SLICE:
+		s := v.AsFloat64Slice()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		for _, e := range s {
+			b = binary.BigEndian.AppendUint64(b, math.Float64bits(e))
+		}
+	case attribute.STRINGSLICE:
+		s := v.AsStringSlice()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		for _, e := range s {
+			b = appendString(b, e)
+		}
+	case attribute.BYTESLICE:
+		s := v.AsByteSlice()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	case attribute.SLICE:
+		s := v.AsSlice()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		for _, e := range s {
+			b = appendValue(b, e)
+		}
+	case attribute.MAP:
+		s := v.AsMap()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		for _, kv := range s {
+			b = appendString(b, string(kv.Key))
+			b = appendValue(b, kv.Value)
+		}
+	}
+	return b
+}
+
+var errCorrupt = errors.New("spool: stored record is cut short or corrupt")
+
+// maxDepth bounds the nesting of stored values a decoder follows.
+const maxDepth = 64
+
+// decoder reads a stored form; the first error sticks and every later read
+// returns a zero value.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() { d.err, d.b = errCorrupt, nil }
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail()
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if n < 0 || len(d.b) < n {
+		d.fail()
+		return nil
+	}
+	p := d.b[:n:n]
+	d.b = d.b[n:]
+	return p
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) { // every element takes a byte at least
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) string() string {
+	n := d.count()
+	return string(d.bytes(n))
+}
+
+func (d *decoder) value(depth int) attribute.Value {
+	if depth > maxDepth {
+		d.fail()
+		return attribute.Value{}
+	}
+	switch t := attribute.Type(d.byte()); t {
+	case attribute.EMPTY:
+		return attribute.Value{}
+	case attribute.BOOL:
+		return attribute.BoolValue(d.byte() != 0)
+	case attribute.INT64:
+		return attribute.Int64Value(d.varint())
+	case attribute.FLOAT64:
+		return attribute.Float64Value(math.Float64frombits(binary.BigEndian.Uint64(d.pad(8))))
+	case attribute.STRING:
+		return attribute.StringValue(d.string())
+	case attribute.BOOLSLICE:
+		s := make([]bool, d.count())
+		for i := range s {
+			s[i] = d.byte() != 0
+		}
+		return attribute.BoolSliceValue(s)
+	case attribute.INT64SLICE:
+		s := make([]int64, d.count())
+		for i := range s {
+			s[i] = d.varint()
+		}
+		return attribute.Int64SliceValue(s)
+	case attribute.FLOAT64SLICE:
+		s := make([]float64, d.count())
+		for i := range s {
+			s[i] = math.Float64frombits(binary.BigEndian.Uint64(d.pad(8)))
+		}
+		return attribute.Float64SliceValue(s)
+	case attribute.STRINGSLICE:
+		s := make([]string, d.count())
+		for i := range s {
+			s[i] = d.string()
+		}
+		return attribute.StringSliceValue(s)
+	case attribute.BYTESLICE:
+		n := d.count()
+		return attribute.ByteSliceValue(append([]byte(nil), d.bytes(n)...))
+	case attribute.SLICE:
+		s := make([]attribute.Value, d.count())
+		for i := range s {
+			s[i] = d.value(depth + 1)
+		}
+		return attribute.SliceValue(s...)
+	case attribute.MAP:
+		s := make([]attribute.KeyValue, d.count())
+		for i := range s {
+			s[i].Key = attribute.Key(d.string())
+			s[i].Value = d.value(depth + 1)
+		}
+		return attribute.MapValue(s...)
+	default:
+		if d.err == nil {
+			d.err = fmt.Errorf("spool: stored value of unknown type %d", t)
+			d.b = nil
+		}
+		return attribute.Value{}
+	}
+}
+
+// pad returns n bytes, or n zero bytes after a failure.
+func (d *decoder) pad(n int) []byte {
+	if p := d.bytes(n); p != nil {
+		return p
+	}
+	return make([]byte, n)
+}
+
+// rebuilder turns stored records back into sdklog.Records. An sdklog.Record
+// takes its resource and scope from the Logger that emitted it, so each
+// resource gets a LoggerProvider of its own (with no limits and no duplicate
+// check: the stored attributes are exactly those the pipeline had), whose
+// one processor keeps the record emitted. It is used by the sender's
+// goroutine alone.
+type rebuilder struct {
+	mu        sync.Mutex
+	providers map[[8]byte]*sdklog.LoggerProvider
+	loggers   map[loggerKey]log.Logger
+	last      sdklog.Record
+}
+
+type loggerKey struct {
+	res                   [8]byte
+	name, version, schema string
+}
+
+func newRebuilder() *rebuilder {
+	return &rebuilder{providers: map[[8]byte]*sdklog.LoggerProvider{}, loggers: map[loggerKey]log.Logger{}}
+}
+
+// record returns s as an sdklog.Record with resource res, and the extra
+// attributes added.
+func (rb *rebuilder) record(s storedRecord, res *resource.Resource, extra ...attribute.KeyValue) sdklog.Record {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	lp, ok := rb.providers[s.resource]
+	if !ok {
+		lp = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(keepLast{rb}),
+			sdklog.WithAllowKeyDuplication(), sdklog.WithAttributeCountLimit(-1), sdklog.WithAttributeValueLengthLimit(-1))
+		rb.providers[s.resource] = lp
+	}
+	k := loggerKey{s.resource, s.scopeName, s.scopeVersion, s.scopeSchema}
+	l, ok := rb.loggers[k]
+	if !ok {
+		var opts []log.LoggerOption
+		if s.scopeVersion != "" {
+			opts = append(opts, log.WithInstrumentationVersion(s.scopeVersion))
+		}
+		if s.scopeSchema != "" {
+			opts = append(opts, log.WithSchemaURL(s.scopeSchema))
+		}
+		l = lp.Logger(s.scopeName, opts...)
+		rb.loggers[k] = l
+	}
+	var r log.Record
+	r.SetTimestamp(s.timestamp)
+	r.SetObservedTimestamp(s.observed)
+	r.SetSeverity(s.severity)
+	r.SetSeverityText(s.severityText)
+	r.SetEventName(s.event)
+	r.SetBody(s.body)
+	r.AddAttributes(s.attrs...)
+	r.AddAttributes(extra...)
+	l.Emit(context.Background(), r)
+	out := rb.last
+	rb.last = sdklog.Record{}
+	out.SetTraceID(s.traceID)
+	out.SetSpanID(s.spanID)
+	out.SetTraceFlags(s.traceFlags)
+	return out
+}
+
+func (rb *rebuilder) shutdown() {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	for _, lp := range rb.providers {
+		_ = lp.Shutdown(context.Background())
+	}
+}
+
+// keepLast is the rebuilder's processor: it keeps a copy of the record
+// emitted (rb.mu is held by the emitter).
+type keepLast struct{ rb *rebuilder }
+
+func (keepLast) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (k keepLast) OnEmit(_ context.Context, r *sdklog.Record) error {
+	k.rb.last = r.Clone()
+	return nil
+}
+func (keepLast) Shutdown(context.Context) error   { return nil }
+func (keepLast) ForceFlush(context.Context) error { return nil }

@@ -1,0 +1,589 @@
+// Package spool is the durable way of forwarding audit records: an
+// sdklog.Processor that puts every record on disk before the record counts
+// as sent, and a sender that ships them to an sdklog.Exporter (the OTLP
+// exporter) from a persisted cursor that moves only when the exporter
+// reports success.
+//
+// The spool is one bbolt file (go.etcd.io/bbolt, the store of the
+// Collector's own file_storage extension) beside audit.log. Each record is a
+// value keyed by its sequence number in the records bucket; the records
+// bucket holds exactly the records not yet sent, in order. The sender reads
+// a batch from the front, exports it, and deletes it in one transaction
+// once the export succeeded: that deletion is the cursor. A failed export
+// is tried again, with pauses from DefaultMinRetry doubling to
+// DefaultMaxRetry, for as long as it takes: nothing is given up while the
+// spool has room. After a crash or a restart, sending resumes with the
+// first record not acknowledged. A record is sent twice only when the
+// process stops between an export's success and its deletion; it carries
+// the same RecordUID both times.
+//
+// The spool has a disk budget (WithMaxBytes). When storing records would
+// exceed it, the oldest records not yet sent are dropped (checkpoint records
+// are kept: they are what proves the host's file), counted, and remembered:
+// before anything else, the sender then sends an AUDIT_RECORDS_DROPPED
+// record (DroppedEvent) naming their sequence numbers and audit.log
+// positions, and WithOnDrop is told, so that audit.log says so too.
+//
+// Every record sent carries RecordUID, Origin and SpoolSeq besides what it
+// had; its trace and span ids, typed attributes (http.route among them),
+// resource and scope are stored as they were.
+package spool
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/otelaudit/otelaudit/durability"
+	"github.com/otelaudit/otelaudit/internal/report"
+)
+
+// ScopeName is the instrumentation scope of the spool's metrics.
+const ScopeName = "github.com/otelaudit/otelaudit/spool"
+
+var (
+	bucketRecords   = []byte("records")
+	bucketResources = []byte("resources")
+	bucketDrops     = []byte("drops")
+	bucketState     = []byte("state")
+	keyID           = []byte("id")
+	keyAcked        = []byte("acked")
+	keyLastResource = []byte("last_resource")
+)
+
+// ErrClosed is returned by OnEmit after Shutdown.
+var ErrClosed = errors.New("spool: shut down; the record was not spooled")
+
+// Spool is the durable forwarding processor (see the package doc). Its
+// methods are safe for concurrent use.
+type Spool struct {
+	db       *bolt.DB
+	exporter sdklog.Exporter
+	cfg      config
+	id       string // the spool's own id, in every RecordUID
+
+	resources sync.Map // *resource.Resource -> resourceEntry
+
+	mu      sync.Mutex
+	closed  bool
+	cur     *group
+	resNew  map[[8]byte][]byte // resources to store with the next commit
+	kick    chan struct{}      // wakes the committer
+	stopped chan struct{}      // closed when the committer has stopped
+
+	wake     chan struct{} // wakes the sender: records stored
+	progress chan struct{} // closed and replaced after each commit or ack
+	progMu   sync.Mutex
+
+	pending atomic.Int64 // records waiting in the spool
+	bytes   atomic.Int64 // their stored size
+	dropped atomic.Int64 // records dropped for the budget, in all
+	lastRes atomic.Pointer[[8]byte]
+
+	dropMu      sync.Mutex
+	unreported  Drop // dropped, not yet given to onDrop
+	reportTimer *time.Timer
+
+	sendCtx    context.Context
+	sendCancel context.CancelFunc
+	sendDone   chan struct{}
+	failing    *report.Reporter
+	stored     *report.Reporter
+	dropCount  metric.Int64Counter
+	closeOnce  sync.Once
+	closeErr   error
+	rebuild    *rebuilder
+}
+
+type resourceEntry struct {
+	key [8]byte
+	enc []byte
+}
+
+// group is the records of one commit; done is closed once it is committed.
+type group struct {
+	recs [][]byte
+	done chan struct{}
+	err  error
+}
+
+// Open opens (or creates) the spool at path and starts sending what it
+// holds to exp. Shutdown stops it, and shuts exp down.
+func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
+	c := config{maxBytes: DefaultMaxBytes, maxBatch: DefaultMaxBatch, minRetry: DefaultMinRetry,
+		maxRetry: DefaultMaxRetry, shutdown: DefaultShutdownTimeout, reportEvery: DefaultReportInterval,
+		openTimeout: DefaultOpenTimeout, durability: durability.Write, fileMode: 0o600}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.errorLog == nil {
+		c.errorLog = otel.Handle
+	}
+	if c.mp == nil {
+		c.mp = otel.GetMeterProvider()
+	}
+	db, err := bolt.Open(path, c.fileMode, &bolt.Options{
+		Timeout:        c.openTimeout,
+		NoSync:         c.durability != durability.Sync,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spool: open %s: %w", path, err)
+	}
+	s := &Spool{db: db, exporter: exp, cfg: c,
+		cur: &group{done: make(chan struct{})}, resNew: map[[8]byte][]byte{},
+		kick: make(chan struct{}, 1), stopped: make(chan struct{}),
+		wake: make(chan struct{}, 1), progress: make(chan struct{}),
+		sendDone: make(chan struct{}), rebuild: newRebuilder(),
+		failing: report.New(c.errorLog, "export attempt(s) of the forwarding spool failed; the records stay spooled and are sent again", c.reportEvery),
+		stored:  report.New(c.errorLog, "audit record(s) could not be stored in the forwarding spool and will not be forwarded; audit.log is not affected", c.reportEvery),
+	}
+	if err := s.load(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("spool: %s: %w", path, err)
+	}
+	s.dropCount, err = c.mp.Meter(ScopeName).Int64Counter("otelaudit.spool.dropped", metric.WithUnit("{record}"),
+		metric.WithDescription("Audit records the forwarding spool dropped for its disk budget."))
+	if err != nil {
+		otel.Handle(err)
+	}
+	if _, err := c.mp.Meter(ScopeName).Int64ObservableGauge("otelaudit.spool.pending", metric.WithUnit("{record}"),
+		metric.WithDescription("Audit records stored in the forwarding spool and not yet sent."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(s.pending.Load())
+			return nil
+		})); err != nil {
+		otel.Handle(err)
+	}
+	s.sendCtx, s.sendCancel = context.WithCancel(context.Background())
+	go s.commitLoop()
+	go s.send()
+	return s, nil
+}
+
+// load creates the buckets and the spool's id, and counts what is stored.
+func (s *Spool) load() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketRecords, bucketResources, bucketDrops, bucketState} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		st := tx.Bucket(bucketState)
+		if id := st.Get(keyID); id != nil {
+			s.id = string(id)
+		} else {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			s.id = hex.EncodeToString(b[:])
+			if err := st.Put(keyID, []byte(s.id)); err != nil {
+				return err
+			}
+		}
+		if lr := st.Get(keyLastResource); len(lr) == 8 {
+			var k [8]byte
+			copy(k[:], lr)
+			s.lastRes.Store(&k)
+		}
+		var n, size int64
+		err := tx.Bucket(bucketRecords).ForEach(func(_, v []byte) error {
+			n++
+			size += int64(len(v))
+			return nil
+		})
+		s.pending.Store(n)
+		s.bytes.Store(size)
+		return err
+	})
+}
+
+// ID returns the spool's id, the first part of every RecordUID it gives.
+func (s *Spool) ID() string { return s.id }
+
+// Pending returns how many records wait in the spool.
+func (s *Spool) Pending() int64 { return s.pending.Load() }
+
+// Dropped returns how many records the spool dropped for its budget since
+// Open.
+func (s *Spool) Dropped() int64 { return s.dropped.Load() }
+
+// Enabled reports whether the spool takes records: until Shutdown.
+func (s *Spool) Enabled(context.Context, sdklog.EnabledParameters) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed
+}
+
+// OnEmit stores a copy of r, and returns when the durability says (see
+// WithDurability): with Write and Sync, the record is in the spool's file
+// when OnEmit returns nil. It returns the error of a failed commit (the
+// record will not be forwarded, and is counted and reported), and
+// ErrClosed after Shutdown.
+func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
+	key := s.resourceKey(r.Resource())
+	enc := encodeRecord(make([]byte, 0, 512), r, key)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.stored.Lost(1, ErrClosed)
+		return ErrClosed
+	}
+	g := s.cur
+	g.recs = append(g.recs, enc)
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	if s.cfg.durability == durability.Buffered {
+		return nil
+	}
+	<-g.done
+	return g.err
+}
+
+// resourceKey returns the key of res, queueing it to be stored with the
+// next commit the first time.
+func (s *Spool) resourceKey(res *resource.Resource) [8]byte {
+	if res == nil {
+		res = resource.Empty()
+	}
+	if e, ok := s.resources.Load(res); ok {
+		return e.(resourceEntry).key
+	}
+	key, enc := encodeResource(res)
+	s.resources.Store(res, resourceEntry{key, enc})
+	s.mu.Lock()
+	s.resNew[key] = enc
+	s.mu.Unlock()
+	return key
+}
+
+// commitLoop commits the records OnEmit gathered, one transaction for all
+// that came in while the previous one was committed (group commit).
+func (s *Spool) commitLoop() {
+	defer close(s.stopped)
+	for range s.kick {
+		s.mu.Lock()
+		g := s.cur
+		closed := s.closed
+		s.cur = &group{done: make(chan struct{})}
+		res := s.resNew
+		if len(res) > 0 {
+			s.resNew = map[[8]byte][]byte{}
+		}
+		s.mu.Unlock()
+		if len(g.recs) > 0 {
+			g.err = s.commit(g.recs, res)
+			if g.err != nil {
+				s.stored.Lost(len(g.recs), g.err)
+				s.mu.Lock() // store the resources with a later commit
+				for k, v := range res {
+					s.resNew[k] = v
+				}
+				s.mu.Unlock()
+			}
+			s.notify()
+		}
+		close(g.done)
+		if closed {
+			return
+		}
+	}
+}
+
+// commit stores recs, and drops the oldest records for the budget.
+func (s *Spool) commit(recs [][]byte, res map[[8]byte][]byte) error {
+	var drop Drop
+	var added, addedBytes, removed, removedBytes int64
+	var last [8]byte
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		drop, added, addedBytes, removed, removedBytes = Drop{}, 0, 0, 0, 0
+		rb := tx.Bucket(bucketResources)
+		for k, v := range res {
+			if err := rb.Put(k[:], v); err != nil {
+				return err
+			}
+		}
+		b := tx.Bucket(bucketRecords)
+		for _, enc := range recs {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := b.Put(seqKey(int64(seq)), enc); err != nil {
+				return err
+			}
+			added++
+			addedBytes += int64(len(enc))
+		}
+		if n := len(recs); n > 0 {
+			if h, err := decodeResourceOf(recs[n-1]); err == nil {
+				last = h
+				if err := tx.Bucket(bucketState).Put(keyLastResource, last[:]); err != nil {
+					return err
+				}
+			}
+		}
+		over := s.bytes.Load() + addedBytes - s.cfg.maxBytes
+		if over > 0 {
+			now := time.Now()
+			c := b.Cursor()
+			var victims [][]byte
+			for k, v := c.First(); k != nil && over > 0; k, v = c.Next() {
+				h, err := decodeHeader(v)
+				if err == nil && h.checkpoint {
+					continue
+				}
+				victims = append(victims, k)
+				drop.add(int64(binary.BigEndian.Uint64(k)), h, now)
+				over -= int64(len(v))
+				removedBytes += int64(len(v))
+				removed++
+			}
+			for _, k := range victims {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			if drop.Count > 0 {
+				db := tx.Bucket(bucketDrops)
+				id, err := db.NextSequence()
+				if err != nil {
+					return err
+				}
+				if err := db.Put(seqKey(int64(id)), drop.encode()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.lastRes.Store(&last)
+	s.pending.Add(added - removed)
+	s.bytes.Add(addedBytes - removedBytes)
+	if drop.Count > 0 {
+		s.dropped.Add(drop.Count)
+		if s.dropCount != nil {
+			s.dropCount.Add(context.Background(), drop.Count)
+		}
+		s.noteDrop(drop)
+	}
+	return nil
+}
+
+// decodeResourceOf returns the resource key of a stored record.
+func decodeResourceOf(enc []byte) ([8]byte, error) {
+	var k [8]byte
+	d := decoder{b: enc}
+	d.byte()
+	d.byte()
+	d.uvarint()
+	d.uvarint()
+	copy(k[:], d.bytes(8))
+	return k, d.err
+}
+
+// noteDrop reports dropped records through the error log and onDrop, at
+// most once per report interval.
+func (s *Spool) noteDrop(d Drop) {
+	s.dropMu.Lock()
+	defer s.dropMu.Unlock()
+	s.unreported.merge(d)
+	if s.reportTimer == nil {
+		s.reportTimer = time.AfterFunc(0, s.reportDrops)
+	}
+}
+
+// reportDrops gives what was dropped since the last report to the error log
+// and onDrop, and arms the next report.
+func (s *Spool) reportDrops() {
+	s.dropMu.Lock()
+	d := s.unreported
+	s.unreported = Drop{}
+	if d.Count > 0 {
+		s.reportTimer = time.AfterFunc(s.cfg.reportEvery, s.reportDrops)
+	} else {
+		s.reportTimer = nil
+	}
+	s.dropMu.Unlock()
+	if d.Count == 0 {
+		return
+	}
+	s.cfg.errorLog(errors.New("otelaudit: " + d.String()))
+	if s.cfg.onDrop != nil {
+		s.cfg.onDrop(d)
+	}
+}
+
+func seqKey(n int64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(n))
+}
+
+// notify wakes the sender and those waiting for progress.
+func (s *Spool) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	s.progMu.Lock()
+	close(s.progress)
+	s.progress = make(chan struct{})
+	s.progMu.Unlock()
+}
+
+func (s *Spool) progressChan() chan struct{} {
+	s.progMu.Lock()
+	defer s.progMu.Unlock()
+	return s.progress
+}
+
+// flushStored waits until everything OnEmit took so far is committed.
+func (s *Spool) flushStored(ctx context.Context) error {
+	s.mu.Lock()
+	g := s.cur
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ForceFlush stores what OnEmit took and waits until the spool is empty
+// (everything sent), or ctx is done.
+func (s *Spool) ForceFlush(ctx context.Context) error {
+	if err := s.flushStored(ctx); err != nil {
+		return err
+	}
+	return s.waitEmpty(ctx)
+}
+
+func (s *Spool) waitEmpty(ctx context.Context) error {
+	for {
+		ch := s.progressChan()
+		if s.pending.Load() == 0 && !s.dropsWaiting() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-s.sendDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Spool) dropsWaiting() bool {
+	waiting := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketDrops).Cursor().First()
+		waiting = k != nil
+		return nil
+	})
+	return waiting
+}
+
+// Shutdown stops taking records, commits those taken, keeps sending for at
+// most the shutdown timeout (or until ctx is done), then stops the sender,
+// shuts the exporter down and closes the file. Nothing still spooled is
+// lost: it is sent after the next Open.
+func (s *Spool) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+		close(s.kick)
+		<-s.stopped // the last records are committed
+
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.shutdown)
+		defer cancel()
+		_ = s.waitEmpty(ctx)
+		s.sendCancel()
+		<-s.sendDone
+
+		s.dropMu.Lock()
+		if s.reportTimer != nil {
+			s.reportTimer.Stop()
+		}
+		s.dropMu.Unlock()
+		s.reportDrops()
+		s.reportDropsStop()
+		if n := s.pending.Load(); n > 0 {
+			s.cfg.errorLog(fmt.Errorf("otelaudit: %d audit record(s) stay in the forwarding spool %s and are sent after the next start", n, s.db.Path()))
+		}
+		s.failing.Flush()
+		s.stored.Flush()
+		err := s.exporter.Shutdown(ctx)
+		if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			err = nil
+		}
+		s.rebuild.shutdown()
+		s.closeErr = errors.Join(err, s.db.Close())
+	})
+	return s.closeErr
+}
+
+// reportDropsStop keeps a timer armed by the last report from firing after
+// Shutdown.
+func (s *Spool) reportDropsStop() {
+	s.dropMu.Lock()
+	defer s.dropMu.Unlock()
+	if s.reportTimer != nil {
+		s.reportTimer.Stop()
+		s.reportTimer = nil
+	}
+}
+
+// extra returns the attributes the spool adds to the record of seq.
+func (s *Spool) extra(seq int64) []attribute.KeyValue {
+	kv := []attribute.KeyValue{
+		RecordUID.String(fmt.Sprintf("%s-%d", s.id, seq)),
+		SpoolSeq.Int64(seq),
+	}
+	if s.cfg.origin != "" {
+		kv = append(kv, Origin.String(s.cfg.origin))
+	}
+	return kv
+}
+
+// extraDrop returns the attributes the spool adds to the drop record whose
+// first drop entry is key: its RecordUID is the same each time it is sent.
+func (s *Spool) extraDrop(key []byte) []attribute.KeyValue {
+	kv := []attribute.KeyValue{RecordUID.String(fmt.Sprintf("%s-drop-%d", s.id, binary.BigEndian.Uint64(key)))}
+	if s.cfg.origin != "" {
+		kv = append(kv, Origin.String(s.cfg.origin))
+	}
+	return kv
+}
