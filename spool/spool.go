@@ -22,7 +22,10 @@
 // are kept: they are what proves the host's file), counted, and remembered:
 // before anything else, the sender then sends an AUDIT_RECORDS_DROPPED
 // record (DroppedEvent) naming their sequence numbers and audit.log
-// positions, and WithOnDrop is told, so that audit.log says so too.
+// positions, and WithOnDrop is told, so that audit.log says so too. The
+// drops are stored with the records, so a restart does not forget them. A
+// record dropped while the batch holding it was being exported may still
+// arrive: the drop record names it either way.
 //
 // Every record sent carries RecordUID, Origin and SpoolSeq besides what it
 // had; its trace and span ids, typed attributes (http.route among them),
