@@ -44,6 +44,7 @@ const (
 //   - "code:NotFound" fails with that code (any name of codes.Code's
 //     String), "code:OK" succeeds;
 //   - "event:X" names the event X; "kwarg" adds kwarg_note=x;
+//   - "during" runs the function in during;
 //   - "span" adds kwarg_span with its context's span id;
 //   - "block" (List) sends one message, then waits until the client goes
 //     away and returns the context's error.
@@ -89,11 +90,18 @@ func act(ctx context.Context, v string) error {
 		instrument.SetEvent(ctx, strings.TrimPrefix(v, "event:"))
 	case v == "kwarg":
 		instrument.AddKwarg(ctx, "note", "x")
+	case v == "during":
+		if f := during.Swap(nil); f != nil {
+			(*f)()
+		}
 	case v == "span":
 		instrument.AddKwarg(ctx, "span", trace.SpanContextFromContext(ctx).SpanID().String())
 	}
 	return nil
 }
+
+// during is run by the next call whose value is "during".
+var during atomic.Pointer[func()]
 
 var testDesc = grpc.ServiceDesc{
 	ServiceName: "otelaudit.test.v1.Test",
@@ -230,7 +238,7 @@ func start(t *testing.T, st setup) *server {
 		done = true
 		conn.Close()
 		gs.Stop()
-		if err := <-served; err != nil {
+		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			t.Errorf("Serve: %v", err)
 		}
 		if err := a.Shutdown(context.Background()); err != nil {
