@@ -40,6 +40,7 @@ func (f *File) commit(lines []byte, n int) (pos position, err error) {
 		f.fallBack(lines, errShutdown)
 		f.report(errShutdown, n)
 		f.lost.Flush() // no later report would come
+		f.settle()
 		return pos, fmt.Errorf("audit log %s: %d record(s) not written: write after shutdown", f.path, n)
 	}
 	f.pending = append(f.pending, lines...)
@@ -56,6 +57,9 @@ func (f *File) commit(lines []byte, n int) (pos position, err error) {
 			}
 		}
 		f.mu.Unlock()
+		if err != nil {
+			f.settle()
+		}
 		return pos, err
 	}
 	for !b.done {
@@ -82,6 +86,9 @@ func (f *File) commit(lines []byte, n int) (pos position, err error) {
 	}
 	f.mu.Unlock()
 	if err != nil {
+		// Its line is in the fallback when the caller returns (unless the
+		// fallback writer is blocked), and the failure reported.
+		f.settle()
 		return pos, fmt.Errorf("audit log %s: %d record(s) not written: %w", f.path, n, err)
 	}
 	return pos, nil
@@ -90,7 +97,10 @@ func (f *File) commit(lines []byte, n int) (pos position, err error) {
 // flushLocked writes (and with Sync, syncs) the pending lines as the writer:
 // f.mu is held on entry and on return, released during the write so that
 // other callers can queue the next batch. No other write may be in progress.
-// It returns the write's error, which it has also reported.
+// It returns the write's error, which it has also reported. Lines that could
+// not be written are handed to the fallback writer's outlet, which never
+// waits (see fallBack): neither f.mu nor the writer's role is ever held while
+// the fallback writer or the error log runs.
 func (f *File) flushLocked() error {
 	if len(f.pending) == 0 {
 		return nil

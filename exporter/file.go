@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -42,12 +43,15 @@ const (
 // and no record is glued onto it; a sealer is not given that newline (it
 // counts the fragment as a line when it reads the file). Before each write File
 // checks that the path still names the file it has open; when audit.log was
-// deleted, moved or replaced it opens the path again (creating the file), so
-// nothing is written into a file nobody will read. A failed write is retried
-// once after reopening; a write that still fails is counted in the metric
-// otelaudit.file.write_errors, reported through the error log (see
-// WithErrorLog) and recorded in the Receipt (package receipt) of the context
-// the record was emitted with; Export also returns it.
+// deleted, moved or replaced, or a file system was mounted over it or over a
+// folder on its way (or unmounted from there), it opens the path again
+// (creating the file), so nothing is written into a file nobody will read. A
+// failed write is retried once after reopening; a write that still fails is
+// counted in the metric otelaudit.file.write_errors, reported through the
+// error log (see WithErrorLog), recorded in the Receipt (package receipt) of
+// the context the record was emitted with, and its line goes to the fallback
+// writer (see WithFallback), which never holds up a record; Export also
+// returns it.
 //
 // Records emitted concurrently share their write (and, with Sync, their
 // fsync): the first caller to find no write in progress writes every line
@@ -62,10 +66,21 @@ type File struct {
 	durability Durability
 	errCounter metric.Int64Counter
 	lost       *report.Reporter
-	fallback   io.Writer
-	errorLog   func(error)
-	sealer     Sealer    // nil unless WithSealer
-	segs       []segment // where the current write's lines went; the writer's
+	errorLog   func(error) // hands a report to errs, never waits
+	sealer     Sealer      // nil unless WithSealer
+	segs       []segment   // where the current write's lines went; the writer's
+
+	// The fallback writer and the error log are given what they get by
+	// outlets, goroutines of their own, so that neither can block a
+	// record's writer (see outlet and fallBack).
+	fallback    io.Writer
+	fb          *outlet[[]byte] // nil without a fallback writer
+	fbDropped   atomic.Int64    // records dropped on their way to the fallback
+	fbTold      atomic.Bool     // the first drop was reported
+	fbTorn      bool            // the last fallback write ended inside a line; fb's goroutine's
+	fbBuf       []byte          // fb's goroutine's
+	errs        *outlet[error]
+	errsDropped atomic.Int64 // reports the error log's queue could not take
 
 	mu      sync.Mutex
 	cond    sync.Cond // signalled when a write finishes
@@ -111,23 +126,23 @@ func NewFile(path string, opts ...FileOption) (*File, error) {
 	if c.mp == nil {
 		c.mp = otel.GetMeterProvider()
 	}
-	f := &File{path: path, loc: c.loc, fileMode: c.fileMode, dirMode: c.dirMode, durability: c.durability,
-		lost: report.New(c.errorLog, "audit record(s) could not be written to "+path, c.reportInterval)}
+	f := &File{path: path, loc: c.loc, fileMode: c.fileMode, dirMode: c.dirMode, durability: c.durability}
 	if !c.noFallback && c.fallback == nil {
 		c.fallback = os.Stderr
 	}
-	f.fallback = c.fallback
-	f.sealer = c.sealer
-	f.errorLog = c.errorLog
-	if f.errorLog == nil {
-		f.errorLog = otel.Handle
+	if c.errorLog == nil {
+		c.errorLog = otel.Handle
 	}
+	f.newOutlets(c.fallback, c.errorLog)
+	f.lost = report.New(f.errorLog, "audit record(s) could not be written to "+path, c.reportInterval)
+	f.sealer = c.sealer
 	f.cond.L = &f.mu
 	if err := checkPermissions(path); err != nil {
 		if c.strictPerms {
 			return nil, err
 		}
 		f.errorLog(fmt.Errorf("otelaudit: warning: %w", err))
+		f.errs.settle()
 	}
 	var err error
 	f.errCounter, err = c.mp.Meter(ScopeName).Int64Counter("otelaudit.file.write_errors",
@@ -377,6 +392,9 @@ func (f *File) forceFlush() error {
 		return nil
 	}
 	if err := f.flushLocked(); err != nil {
+		f.mu.Unlock()
+		f.settle()
+		f.mu.Lock()
 		return fmt.Errorf("audit log %s: %w", f.path, err)
 	}
 	f.idle()
@@ -390,9 +408,12 @@ func (f *File) forceFlush() error {
 }
 
 // Shutdown writes what is pending, syncs and closes the file, and reports
-// the records lost since the last report. Later records fail. It waits until
-// then or until ctx is done, whichever comes first: an expired ctx never
-// keeps what is pending from being written.
+// the records lost since the last report. It gives the fallback writer and
+// the error log up to a second to take what is queued for them, and reports
+// how many records did not reach the fallback writer either (see
+// FallbackDropped). Later records fail. It waits until then or until ctx is
+// done, whichever comes first: an expired ctx never keeps what is pending
+// from being written.
 func (f *File) Shutdown(ctx context.Context) error {
 	return wait(ctx, f.path, f.shutdown)
 }
@@ -403,11 +424,19 @@ func (f *File) shutdown() error {
 		<-f.flushDone
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.idle()
 	if f.closed {
+		f.mu.Unlock()
 		return nil
 	}
+	err := f.shutdownLocked()
+	f.mu.Unlock()
+	f.drainOutlets()
+	return err
+}
+
+// shutdownLocked closes f; f.mu is held and no write is in progress.
+func (f *File) shutdownLocked() error {
 	f.closed = true // no record joins pending from here on
 	err := f.flushLocked()
 	f.idle()

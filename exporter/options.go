@@ -65,7 +65,14 @@ func WithMeterProvider(mp metric.MeterProvider) FileOption {
 // WithErrorLog sets where lost records are reported: the first failure at
 // once, then at most one report per interval (10 seconds by default) with the
 // exact count of records lost since the previous one, and at Shutdown what is
-// left. The default is otel.Handle.
+// left. The default is otel.Handle, which writes to standard error.
+//
+// f is called from a goroutine of the File's own, one report at a time, in
+// order, so that an error log that blocks (standard error a pipe nobody
+// reads) never holds up a record: a caller whose record failed waits for
+// its report up to 100ms, and not at all while f has not returned from an
+// earlier one for longer; beyond 64 reports waiting, reports are dropped
+// (and counted at Shutdown).
 func WithErrorLog(f func(error)) FileOption {
 	return func(c *fileConfig) { c.errorLog = f }
 }
@@ -75,6 +82,17 @@ func WithErrorLog(f func(error)) FileOption {
 // of the audit log, the way auditd falls back to syslog. The default is
 // standard error, which container runtimes and journald keep. A nil w turns
 // the fallback off.
+//
+// w is written from a goroutine of the File's own, never by a record's
+// writer, so that a w that blocks (standard error a pipe nobody reads, a
+// logging daemon that is behind) never holds up a request, the writes to
+// audit.log once it can be written again, or Shutdown. A caller whose record
+// failed waits for its line to reach w up to 100ms, and not at all while w
+// has not returned from an earlier write for longer. Lines wait for w in a
+// queue of 256 KiB per File; those it cannot take, or that w fails to take
+// whole, are dropped and counted (File.FallbackDropped): the first drop is
+// reported through the error log at once, the count in all at Shutdown,
+// which waits up to a second for w to take what is queued.
 func WithFallback(w io.Writer) FileOption {
 	return func(c *fileConfig) { c.fallback, c.noFallback = w, w == nil }
 }

@@ -48,3 +48,47 @@ func TestWatchOn(t *testing.T) {
 		t.Fatal("rename not seen")
 	}
 }
+
+// TestWatchSeesMounts: a change of the mount table, anywhere, is an event
+// of the watch (a mount over the audit log's folder is no inotify event),
+// reported once; the path check it causes tells whether it matters.
+func TestWatchSeesMounts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	f, err := NewFile(filepath.Join(t.TempDir(), "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Shutdown(context.Background())
+	if !f.watch.on {
+		t.Skip("the watch is off here")
+	}
+	f.watch.changed() // the first check after opening
+	if f.watch.changed() {
+		t.Fatal("changed without an event")
+	}
+	elsewhere := t.TempDir()
+	if err := syscall.Mount("tmpfs", elsewhere, "tmpfs", 0, "size=64k"); err != nil {
+		t.Fatal(err)
+	}
+	mounted := true
+	defer func() {
+		if mounted {
+			_ = syscall.Unmount(elsewhere, syscall.MNT_DETACH)
+		}
+	}()
+	if !f.watch.changed() {
+		t.Fatal("mount not seen")
+	}
+	if f.watch.changed() {
+		t.Fatal("a mount seen twice")
+	}
+	if err := syscall.Unmount(elsewhere, 0); err != nil {
+		t.Fatal(err)
+	}
+	mounted = false
+	if !f.watch.changed() {
+		t.Fatal("unmount not seen")
+	}
+}
