@@ -409,7 +409,7 @@ func (f *File) forceFlush() error {
 
 // Shutdown writes what is pending, syncs and closes the file, and reports
 // the records lost since the last report. It gives the fallback writer and
-// the error log up to a second to take what is queued for them, and reports
+// then the error log up to a second each to take what is queued, and reports
 // how many records did not reach the fallback writer either (see
 // FallbackDropped). Later records fail. It waits until then or until ctx is
 // done, whichever comes first: an expired ctx never keeps what is pending
