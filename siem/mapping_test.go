@@ -105,18 +105,6 @@ func TestNotRecord(t *testing.T) {
 	}
 }
 
-// TestAppendLineJSON checks the json format: the line's pairs in order.
-func TestAppendLineJSON(t *testing.T) {
-	l := psono.Line{Time: "2020-05-24T07:55:37", Pairs: []psono.Pair{
-		{Key: "logger", Value: "a"}, {Key: "kwarg_x", Value: "q\"\\\r\n\u2028\x00日\xff"},
-	}}
-	got := string(siem.AppendLineJSON(nil, l))
-	want := `{"time":"2020-05-24T07:55:37","logger":"a","kwarg_x":"q\"\\\r\n\u2028\u0000日\ufffd"}`
-	if got != want {
-		t.Errorf("AppendLineJSON = %s\nwant %s", got, want)
-	}
-}
-
 // ExampleOCSF shows the OCSF event of a line of Psono's documentation.
 func ExampleOCSF() {
 	l, _ := psono.Parse(seed.Lines[5])
