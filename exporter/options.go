@@ -8,11 +8,17 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// The permissions a File creates audit.log and a missing folder with, unless
-// WithFileMode and WithDirMode say otherwise.
+// The defaults of a File. Every option of this package takes its zero
+// value (a mode of 0, a nil location, a duration below one) to mean its
+// default, as the OpenTelemetry SDK's options do.
 const (
+	// DefaultFileMode is the permission audit.log is created with.
 	DefaultFileMode os.FileMode = 0o600
-	DefaultDirMode  os.FileMode = 0o700
+	// DefaultDirMode is the permission a missing folder is created with.
+	DefaultDirMode os.FileMode = 0o700
+	// DefaultReportInterval is the least time between two reports of
+	// records that could not be written.
+	DefaultReportInterval = 10 * time.Second
 )
 
 // A FileOption configures a File.
@@ -34,21 +40,35 @@ type fileConfig struct {
 }
 
 // WithLocation sets the zone line times are written in: time.UTC (the
-// default, Psono's time_utc) or time.Local (time_server).
+// default, Psono's time_utc; also for nil) or time.Local (time_server).
 func WithLocation(loc *time.Location) FileOption {
-	return func(c *fileConfig) { c.loc = loc }
+	return func(c *fileConfig) {
+		if loc == nil {
+			loc = time.UTC
+		}
+		c.loc = loc
+	}
 }
 
 // WithFileMode sets the permissions audit.log is created with; the default is
-// DefaultFileMode. An existing file keeps its mode.
+// DefaultFileMode (also for 0, which would make a file nobody can read). An
+// existing file keeps its mode.
 func WithFileMode(mode os.FileMode) FileOption {
-	return func(c *fileConfig) { c.fileMode = mode }
+	return func(c *fileConfig) { c.fileMode = cmpOr(mode, DefaultFileMode) }
 }
 
 // WithDirMode sets the permissions a missing folder is created with; the
-// default is DefaultDirMode. Existing folders keep their mode.
+// default is DefaultDirMode (also for 0). Existing folders keep their mode.
 func WithDirMode(mode os.FileMode) FileOption {
-	return func(c *fileConfig) { c.dirMode = mode }
+	return func(c *fileConfig) { c.dirMode = cmpOr(mode, DefaultDirMode) }
+}
+
+// cmpOr returns v, or def when v is zero.
+func cmpOr(v, def os.FileMode) os.FileMode {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // WithDurability sets when a record counts as written; the default is Write.
@@ -106,7 +126,12 @@ func WithStrictPermissions() FileOption {
 }
 
 // WithReportInterval sets the least time between two reports of records
-// that could not be written (default 10s).
+// that could not be written (below one: DefaultReportInterval).
 func WithReportInterval(d time.Duration) FileOption {
-	return func(c *fileConfig) { c.reportInterval = d }
+	return func(c *fileConfig) {
+		if d < 1 {
+			d = DefaultReportInterval
+		}
+		c.reportInterval = d
+	}
 }
