@@ -209,3 +209,34 @@ func TestRotateIntoFileWithLines(t *testing.T) {
 		t.Fatalf("problems %v; want the foreign line reported", rep.Problems)
 	}
 }
+
+// TestBlockedErrorLog: an error log that never returns (standard error a
+// pipe nobody reads) holds up neither New, Append, Rotate nor Close, even
+// while the sealer has something to report.
+func TestBlockedErrorLog(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, _ := newKey(t, t.TempDir())
+	path := filepath.Join(dir, "audit.log")
+	os.WriteFile(path, []byte("2026-11-29T16:00:00.000000 logger=x, user_ip=10.0.0.1, success=True, event=LOGIN_SUCCESS\n"), 0o600)
+	block := make(chan struct{})
+	defer close(block)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sv := startService(t, keyPath, path, WithErrorLog(func(error) { <-block }))
+		for i := 0; i < 100; i++ { // more reports than the sealer keeps
+			sv.s.report(errors.New("x"))
+		}
+		sv.write(3)
+		os.Rename(path, path+".1")
+		os.WriteFile(path, []byte("foreign line\n"), 0o600) // a TAMPERING report at Rotate
+		sv.reopen()
+		sv.write(2)
+		sv.close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a blocked error log held the sealer up")
+	}
+}

@@ -176,5 +176,6 @@ func (sv *service) crash() {
 		s.mu.Unlock()
 		s.cpFile.Close()
 		s.cpFile = nil
+		close(s.quitRep)
 	})
 }

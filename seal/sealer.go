@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -64,8 +65,12 @@ func WithOrigin(log string) Option { return func(c *config) { c.origin = log } }
 // it through the error log.
 func WithStrictKey(strict bool) Option { return func(c *config) { c.keyCheck = strict } }
 
-// WithErrorLog sets where errors of automatic checkpoints are reported; the
-// default is the log package.
+// WithErrorLog sets where errors of automatic checkpoints, and what New and
+// Rotate find, are reported; the default is the log package. f is called
+// from a goroutine of the Sealer, never while it holds a lock or a caller
+// waits: a slow or blocked f (standard error a pipe nobody reads) never
+// holds up Append, Rotate or a checkpoint. Reports beyond 64 waiting are
+// dropped, and counted in the next one that gets through.
 func WithErrorLog(f func(error)) Option { return func(c *config) { c.errorLog = f } }
 
 // A Sealer keeps the Merkle tree of the lines of one audit.log and writes
@@ -108,6 +113,9 @@ type Sealer struct {
 	fragment int64
 	brk      string
 
+	reports   chan error    // to the error log's goroutine
+	quitRep   chan struct{} // closed by Close (or a failing New)
+	lostRep   atomic.Int64
 	kick      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
@@ -150,7 +158,15 @@ func New(keyPath, logPath string, opts ...Option) (*Sealer, error) {
 	s := &Sealer{
 		signer: signer, origin: c.origin, logPath: logPath, cpPath: logPath + CheckpointsSuffix, cfg: c,
 		lh: newLeafHasher(), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		reports: make(chan error, 64), quitRep: make(chan struct{}),
 	}
+	go s.reportLoop()
+	ok := false
+	defer func() {
+		if !ok {
+			close(s.quitRep)
+		}
+	}()
 	if err := os.MkdirAll(filepath.Dir(s.cpPath), 0o700); err != nil {
 		return nil, fmt.Errorf("seal: checkpoints folder: %w", err)
 	}
@@ -163,9 +179,9 @@ func New(keyPath, logPath string, opts ...Option) (*Sealer, error) {
 		return nil, err
 	}
 	if s.brk != "" {
-		c.errorLog(fmt.Errorf("seal: TAMPERING: %s; a checkpoint records it, and otelaudit verify fails on this chain from now on", s.brk))
+		s.report(fmt.Errorf("seal: TAMPERING: %s; a checkpoint records it, and otelaudit verify fails on this chain from now on", s.brk))
 	} else if s.adopted > 0 {
-		c.errorLog(fmt.Errorf("seal: %s: %d line(s) no checkpoint sealed when they were written (sealing started on an existing file, or the service stopped without closing) are sealed now, and verify lists them as adopted", s.logPath, s.adopted))
+		s.report(fmt.Errorf("seal: %s: %d line(s) no checkpoint sealed when they were written (sealing started on an existing file, or the service stopped without closing) are sealed now, and verify lists them as adopted", s.logPath, s.adopted))
 	}
 	// Every start signs a checkpoint: the chain shows each run of the
 	// service, and lines after a clean close are told from lines after a
@@ -175,7 +191,44 @@ func New(keyPath, logPath string, opts ...Option) (*Sealer, error) {
 		return nil, err
 	}
 	go s.loop()
+	ok = true
 	return s, nil
+}
+
+// report hands err to the error log's goroutine without waiting (see
+// WithErrorLog).
+func (s *Sealer) report(err error) {
+	select {
+	case s.reports <- err:
+	default:
+		s.lostRep.Add(1)
+	}
+}
+
+// reportLoop calls the error log with each report, for the Sealer's life;
+// at Close it hands over what is still waiting.
+func (s *Sealer) reportLoop() {
+	log := func(err error) {
+		if n := s.lostRep.Swap(0); n > 0 {
+			err = fmt.Errorf("%w (and %d earlier report(s) of the sealer dropped while the error log was slow)", err, n)
+		}
+		s.cfg.errorLog(err)
+	}
+	for {
+		select {
+		case err := <-s.reports:
+			log(err)
+		case <-s.quitRep:
+			for {
+				select {
+				case err := <-s.reports:
+					log(err)
+				default:
+					return
+				}
+			}
+		}
+	}
 }
 
 // startReason names the first checkpoint of a run.
@@ -219,12 +272,12 @@ func (s *Sealer) checkCheckpointsFile() {
 	what := fmt.Sprintf("the checkpoints file %s was deleted, moved or replaced while the service ran; the chain goes on in a new file, and the checkpoints before this one are missing from it", s.cpPath)
 	if err := s.openCheckpoints(); err != nil {
 		s.cpFile = nil
-		s.cfg.errorLog(fmt.Errorf("seal: %s, and it cannot be opened again: %w", what, err))
+		s.report(fmt.Errorf("seal: %s, and it cannot be opened again: %w", what, err))
 		return
 	}
 	s.torn, s.tornNL = false, false
 	s.brk = what
-	s.cfg.errorLog(fmt.Errorf("seal: TAMPERING: %s", what))
+	s.report(fmt.Errorf("seal: TAMPERING: %s", what))
 }
 
 // resume sets the tree from the last checkpoint and audit.log (see New).
@@ -552,7 +605,7 @@ func (s *Sealer) Rotate() error {
 	}
 	s.mu.Unlock()
 	if s.brk != "" {
-		s.cfg.errorLog(fmt.Errorf("seal: TAMPERING: %s", s.brk))
+		s.report(fmt.Errorf("seal: TAMPERING: %s", s.brk))
 	}
 	s.fileID = fileIDAt(s.logPath)
 	if err2 := s.checkpointLocked("start"); err == nil {
@@ -579,6 +632,7 @@ func (s *Sealer) Close() error {
 		}
 		s.cpFile = nil
 		s.closeErr = err
+		close(s.quitRep)
 	})
 	return s.closeErr
 }
@@ -611,7 +665,7 @@ func (s *Sealer) loop() {
 		s.mu.Unlock()
 		if changed && due {
 			if err := s.checkpointLocked(reason); err != nil {
-				s.cfg.errorLog(err)
+				s.report(err)
 			}
 		}
 		s.cpMu.Unlock()
