@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -110,12 +109,11 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 }
 
 type auditHandler struct {
-	next     http.Handler
-	cfg      config
-	logger   log.Logger
-	host     string
-	patterns sync.Map     // pattern string -> *patternInfo
-	held     atomic.Int64 // bytes strict mode holds, of all requests
+	next   http.Handler
+	cfg    config
+	logger log.Logger
+	host   string
+	held   atomic.Int64 // bytes strict mode holds, of all requests
 }
 
 func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

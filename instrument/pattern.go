@@ -3,6 +3,7 @@ package instrument
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/otelaudit/otelaudit/psono"
 	"go.opentelemetry.io/otel/attribute"
@@ -18,12 +19,7 @@ type patternInfo struct {
 }
 
 func (a *auditHandler) pattern(pattern string) *patternInfo {
-	if v, ok := a.patterns.Load(pattern); ok {
-		return v.(*patternInfo)
-	}
-	info := parsePattern(pattern)
-	v, _ := a.patterns.LoadOrStore(pattern, info)
-	return v.(*patternInfo)
+	return routeInfo("", pattern, true)
 }
 
 // parsePattern reads the wildcard names and the default event from a
@@ -42,10 +38,18 @@ func parsePattern(pattern string) *patternInfo {
 	return info
 }
 
-// templates caches what parseTemplate derives from the routes adapters
-// report. Routes are a router's registered templates, so the cache is as
-// large as the route table.
-var templates sync.Map // templateKey -> *patternInfo
+// templates caches what parsePattern and parseTemplate derive from the
+// routes: ServeMux patterns and the templates adapters report, for every
+// handler of the process. Routes are registered templates, so the cache is
+// as large as the route tables; it holds at most maxTemplates all the same,
+// and a route past that is derived anew for each request.
+var (
+	templates     sync.Map // templateKey -> *patternInfo
+	templateCount atomic.Int64
+)
+
+// maxTemplates bounds the route cache.
+const maxTemplates = 4096
 
 type templateKey struct {
 	method, template string
@@ -64,7 +68,13 @@ func routeInfo(method, template string, mux bool) *patternInfo {
 		info = parseTemplate(method, template, true)
 		info.route = template
 	}
-	v, _ := templates.LoadOrStore(k, info)
+	if templateCount.Load() >= maxTemplates {
+		return info
+	}
+	v, loaded := templates.LoadOrStore(k, info)
+	if !loaded {
+		templateCount.Add(1)
+	}
 	return v.(*patternInfo)
 }
 

@@ -1,6 +1,7 @@
 package instrument
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -28,5 +29,20 @@ func TestParsePattern(t *testing.T) {
 				t.Errorf("parsePattern(%q) wildcards = %v, want %v", tt.pattern, info.wildcards, tt.wildcards)
 			}
 		}
+	}
+}
+
+// TestRouteCacheBounded: the one route cache stops growing at maxTemplates;
+// a route past it is derived anew, with the same result.
+func TestRouteCacheBounded(t *testing.T) {
+	for i := 0; i < maxTemplates+100; i++ {
+		routeInfo("GET", fmt.Sprintf("/bounded/%d/{id}", i), false)
+	}
+	if n := templateCount.Load(); n > maxTemplates {
+		t.Fatalf("%d routes cached, want at most %d", n, maxTemplates)
+	}
+	info := routeInfo("GET", "/bounded/past/{id}", false)
+	if info.event != "GET_BOUNDED_PAST_ID" || len(info.wildcards) != 1 {
+		t.Fatalf("a route past the bound: %+v", info)
 	}
 }
