@@ -138,8 +138,9 @@ func WithErrorLog(f func(error)) Option {
 }
 
 // WithOnDrop sets a function told about the records dropped for the
-// budget, at most once per report interval and at Shutdown, each record
-// once. otelaudit uses it to write the AUDIT_RECORDS_DROPPED line to
+// budget, at most once per report interval, each record once (what is
+// dropped too close to Shutdown goes to the error log alone; the drop
+// record is sent after the next Open either way). otelaudit uses it to write the AUDIT_RECORDS_DROPPED line to
 // audit.log. It is called on a goroutine of its own, never while the spool
 // holds a lock, so it may emit records (to the spool too).
 func WithOnDrop(f func(Drop)) Option {

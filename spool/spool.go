@@ -411,18 +411,19 @@ func (s *Spool) noteDrop(d Drop) {
 	defer s.dropMu.Unlock()
 	s.unreported.merge(d)
 	if s.reportTimer == nil {
-		s.reportTimer = time.AfterFunc(0, s.reportDrops)
+		s.reportTimer = time.AfterFunc(0, func() { s.reportDrops(false) })
 	}
 }
 
 // reportDrops gives what was dropped since the last report to the error log
-// and onDrop, and arms the next report.
-func (s *Spool) reportDrops() {
+// and, unless final (at Shutdown, when the pipeline that would carry its
+// record is closing), to onDrop, and arms the next report.
+func (s *Spool) reportDrops(final bool) {
 	s.dropMu.Lock()
 	d := s.unreported
 	s.unreported = Drop{}
 	if d.Count > 0 {
-		s.reportTimer = time.AfterFunc(s.cfg.reportEvery, s.reportDrops)
+		s.reportTimer = time.AfterFunc(s.cfg.reportEvery, func() { s.reportDrops(false) })
 	} else {
 		s.reportTimer = nil
 	}
@@ -431,7 +432,7 @@ func (s *Spool) reportDrops() {
 		return
 	}
 	s.cfg.errorLog(errors.New("otelaudit: " + d.String()))
-	if s.cfg.onDrop != nil {
+	if s.cfg.onDrop != nil && !final {
 		s.cfg.onDrop(d)
 	}
 }
@@ -541,7 +542,7 @@ func (s *Spool) Shutdown(ctx context.Context) error {
 			s.reportTimer.Stop()
 		}
 		s.dropMu.Unlock()
-		s.reportDrops()
+		s.reportDrops(true)
 		s.reportDropsStop()
 		if n := s.pending.Load(); n > 0 {
 			s.cfg.errorLog(fmt.Errorf("otelaudit: %d audit record(s) stay in the forwarding spool %s and are sent after the next start", n, s.db.Path()))

@@ -232,10 +232,9 @@ func TestRetriesAndRestart(t *testing.T) {
 // the sequence numbers and positions that never arrive.
 func TestBudget(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "spool")
-	var mu sync.Mutex
-	var told spool.Drop
+	told := newDropCounter()
 	s := open(t, path, newFlaky(), spool.WithMaxBytes(20_000), spool.WithShutdownTimeout(time.Millisecond),
-		spool.WithOnDrop(func(d spool.Drop) { mu.Lock(); told.Count += d.Count; mu.Unlock() }))
+		spool.WithReportInterval(time.Millisecond), spool.WithOnDrop(told.add))
 	lp := emitter(s, resource.Empty())
 	emitCheckpoint(lp, 1)
 	const n = 200
@@ -246,14 +245,10 @@ func TestBudget(t *testing.T) {
 	if dropped == 0 || dropped >= n {
 		t.Fatalf("dropped %d of %d records over the budget", dropped, n)
 	}
+	told.wait(t, dropped)
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if told.Count != dropped {
-		t.Errorf("WithOnDrop told of %d records by Shutdown, want %d", told.Count, dropped)
-	}
-	mu.Unlock()
 
 	up := &sdklogtest.Recorder{}
 	s2 := open(t, path, up)
@@ -292,6 +287,45 @@ func TestBudget(t *testing.T) {
 	}
 	if len(got) != 2+n-int(dropped) {
 		t.Errorf("%d records sent, want %d", len(got), 2+n-int(dropped))
+	}
+}
+
+// dropCounter adds up what WithOnDrop is told.
+type dropCounter struct {
+	mu      sync.Mutex
+	n       int64
+	changed chan struct{}
+}
+
+func newDropCounter() *dropCounter { return &dropCounter{changed: make(chan struct{})} }
+
+func (c *dropCounter) add(d spool.Drop) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += d.Count
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// wait waits until the counter reaches n.
+func (c *dropCounter) wait(t testing.TB, n int64) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		c.mu.Lock()
+		got, ch := c.n, c.changed
+		c.mu.Unlock()
+		if got == n {
+			return
+		}
+		if got > n {
+			t.Fatalf("WithOnDrop told of %d records, want %d", got, n)
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("WithOnDrop told of %d records, want %d", got, n)
+		}
 	}
 }
 

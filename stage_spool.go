@@ -1,0 +1,100 @@
+package otelaudit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/otelaudit/otelaudit/config"
+	"github.com/otelaudit/otelaudit/forward"
+	"github.com/otelaudit/otelaudit/seal"
+	"github.com/otelaudit/otelaudit/spool"
+)
+
+// SpoolFile is the name of the forwarding spool in LOGGING_AUDIT_FOLDER,
+// beside audit.log. Its name does not start with audit.log, so that nothing
+// that looks for audit.log's rotated files takes it for one.
+const SpoolFile = "audit.spool"
+
+// spoolStage sends the records over OTLP, as forwardStage does (the
+// OTEL_EXPORTER_OTLP_* environment, or WithForwardExporter), through a
+// spool.Spool in LOGGING_AUDIT_FOLDER: each record is on disk, with the
+// durability of audit.log (LOGGING_AUDIT_DURABILITY), before its emit
+// returns, and is sent until the collector takes it, across outages and
+// restarts. It must come after the file stage, so that the records it
+// stores carry their line's position.
+var spoolStage = spoolStageWith()
+
+// spoolStageWith returns the spool stage with further spool options (the
+// budget, retry pauses, for tests).
+func spoolStageWith(opts ...spool.Option) stage {
+	return stage{name: "spool", build: func(s config.Settings, e *env) (sdklog.Processor, error) {
+		return buildSpool(s, e, opts...)
+	}}
+}
+
+func buildSpool(s config.Settings, e *env, extra ...spool.Option) (sdklog.Processor, error) {
+	if !s.Enabled {
+		return nil, nil
+	}
+	exp := e.opts.forward
+	if exp == nil {
+		if !forward.Configured() {
+			return nil, nil
+		}
+		var err error
+		if exp, err = forward.NewExporter(context.Background()); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(s.LogPath()), s.FolderMode); err != nil {
+		return nil, fmt.Errorf("otelaudit: forwarding spool: %w", err)
+	}
+	opts := []spool.Option{
+		spool.WithDurability(s.Durability),
+		spool.WithOrigin(spoolOrigin(s)),
+		spool.WithHostName(e.hostName),
+		spool.WithFileMode(s.FileMode),
+		spool.WithErrorLog(e.errorLog),
+		spool.WithShutdownTimeout(e.opts.forwardTimeout),
+		spool.WithOnDrop(func(d spool.Drop) { emitDrop(e.checkpoints, d) }),
+	}
+	if e.mp != nil {
+		opts = append(opts, spool.WithMeterProvider(e.mp))
+	}
+	sp, err := spool.Open(filepath.Join(filepath.Dir(s.LogPath()), SpoolFile), forward.ValidUTF8(exp), append(opts, extra...)...)
+	if err != nil {
+		_ = exp.Shutdown(context.Background())
+		return nil, fmt.Errorf("otelaudit: forwarding spool: %w", err)
+	}
+	return sp, nil
+}
+
+// spoolOrigin returns the stream name the forwarded records carry
+// (spool.Origin): the sealer's log name, so that records and checkpoints
+// name the same stream.
+func spoolOrigin(s config.Settings) string {
+	if s.SealLogName != "" {
+		return s.SealLogName
+	}
+	return seal.DefaultLogName(s.LogPath())
+}
+
+// emitDrop writes the AUDIT_RECORDS_DROPPED record of d through the
+// Auditor's provider: audit.log gets its line (and the spool stores it
+// like any record), so the host's trail says that the off-host copy has a
+// hole. It goes through the checkpoints' logger, the one handle on the
+// provider a stage has; its event code is not a checkpoint's, so the file
+// writes it and the whitelist and blacklist apply.
+func emitDrop(c *checkpointEmitter, d spool.Drop) {
+	c.mu.Lock()
+	l := c.logger
+	c.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.Emit(context.Background(), d.Record(c.host))
+}
