@@ -80,7 +80,8 @@ type CallInfo struct {
 	Status int
 	// Peer is the address the call came from, "host:port" or "host"; the
 	// client IP is taken from it, or from the client-IP headers (below),
-	// by Psono's rule, as for a request.
+	// by Psono's rule, as for a request. A call with neither has no
+	// client IP: its line says user_ip=None.
 	Peer string
 	// Header returns the values of a request header (gRPC: of incoming
 	// metadata), given its canonical name ("X-Forwarded-For", or the name
@@ -190,9 +191,11 @@ func (cs *Calls) emit(ctx context.Context, rec *record, info CallInfo, refused b
 	max := cs.cfg.maxValueLength
 
 	attrs := make([]attribute.KeyValue, 0, 10+len(rec.params)+len(rec.kwargs)+len(info.Attributes))
+	attrs = append(attrs, attribute.String(string(psono.Logger.Attr), clip(logger, max)))
+	if ip := cs.clientIP(info); ip != "" { // a call without a peer: user_ip=None
+		attrs = append(attrs, attribute.String(string(psono.UserIP.Attr), clip(ip, max)))
+	}
 	attrs = append(attrs,
-		attribute.String(string(psono.Logger.Attr), clip(logger, max)),
-		attribute.String(string(psono.UserIP.Attr), clip(cs.clientIP(info), max)),
 		attribute.String(string(psono.ReqMethod.Attr), clip(info.Method, max)),
 		attribute.String(string(psono.ReqURL.Attr), clip(info.Path, max)),
 		attribute.Bool(string(psono.Success.Attr), success),

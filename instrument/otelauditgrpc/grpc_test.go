@@ -181,6 +181,9 @@ type server struct {
 type setup struct {
 	adjust func(*config.Settings)
 	opts   []otelauditgrpc.Option
+	// envForward forwards as the OTEL_EXPORTER_OTLP_* variables say,
+	// instead of to the server's fwd.
+	envForward bool
 }
 
 func start(t *testing.T, st setup) *server {
@@ -191,8 +194,11 @@ func start(t *testing.T, st setup) *server {
 		st.adjust(&s)
 	}
 	fwd := &sdklogtest.Recorder{}
-	a, err := otelaudit.New(s, otelaudit.WithHostName("grpc-1"), otelaudit.WithForwardExporter(fwd),
-		otelaudit.WithErrorLog(func(error) {}), otelaudit.WithFallback(nil))
+	aopts := []otelaudit.Option{otelaudit.WithHostName("grpc-1"), otelaudit.WithErrorLog(func(error) {}), otelaudit.WithFallback(nil)}
+	if !st.envForward {
+		aopts = append(aopts, otelaudit.WithForwardExporter(fwd))
+	}
+	a, err := otelaudit.New(s, aopts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -657,3 +663,43 @@ func TestHTTPStatusAndNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPanic: a handler that panics (no recovery interceptor inside the
+// audit one) is recorded with Internal, and the panic goes on.
+func TestPanic(t *testing.T) {
+	srv := start(t, setup{})
+	unary := otelauditgrpc.UnaryServerInterceptor(srv.auditor)
+	stream := otelauditgrpc.StreamServerInterceptor(srv.auditor)
+	tests := []struct {
+		name, method string
+		call         func()
+	}{
+		{"unary", callMethod, func() {
+			_, _ = unary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: callMethod},
+				func(ctx context.Context, req any) (any, error) { panic("boom") })
+		}},
+		{"stream", listMethod, func() {
+			_ = stream(nil, fakeStream{}, &grpc.StreamServerInfo{FullMethod: listMethod},
+				func(any, grpc.ServerStream) error { panic("boom") })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			func() {
+				defer func() {
+					if p := recover(); p != "boom" {
+						t.Errorf("recovered %v, want the handler's panic", p)
+					}
+				}()
+				tt.call()
+			}()
+			want(t, srv.last(t), map[string]string{"req_url": tt.method, "status": "HTTP_500_INTERNAL_SERVER_ERROR",
+				"success": "False", "user_ip": "None"})
+		})
+	}
+}
+
+// fakeStream is a server stream with a background context and no peer.
+type fakeStream struct{ grpc.ServerStream }
+
+func (fakeStream) Context() context.Context { return context.Background() }
