@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -239,6 +240,15 @@ func newInstanceID() string {
 func (a *Auditor) Handler(h http.Handler) http.Handler {
 	return instrument.NewHandler(h, a.handler...)
 }
+
+// InstrumentOptions returns the instrument options the Auditor's HTTP
+// middleware is built with: its LoggerProvider, host name, client-IP
+// settings (NUM_PROXIES, TRUSTED_IP_HEADER, TRUSTED_IP_HEADER_OVERWRITE),
+// default logger, value limit, and strict mode with the pipeline's health
+// check. Adapters for calls that are not HTTP requests (otelauditgrpc)
+// build their instrument.Calls with them, so that a call's record follows
+// the same settings as a request's.
+func (a *Auditor) InstrumentOptions() []instrument.Option { return slices.Clone(a.handler) }
 
 // Record writes an audit event that is not an HTTP request (a background
 // job, a scheduled task, an admin command) through the same pipeline as the

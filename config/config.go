@@ -114,6 +114,12 @@ type Settings struct {
 	// default, means seal.DefaultLogName: this host's name and the absolute
 	// path of audit.log). Two hosts sealing with one key need two names.
 	SealLogName string
+	// ForwardSchema is what forwarded records carry
+	// (LOGGING_AUDIT_FORWARD_SCHEMA, default "psono"): "psono" (today's
+	// attributes, the Psono line as the body), "ocsf" (the OCSF 1.8.0 event
+	// as the body) or "ecs" (ECS 9.4.0 attribute names). audit.log is the
+	// same whatever it says.
+	ForwardSchema string
 	// sealKeyAt is where SealKey was set, for SealKeyError.
 	sealKeyAt struct {
 		source string

@@ -184,6 +184,16 @@ var keys = []key{
 			}
 			return nil
 		}},
+	{"LOGGING_AUDIT_FORWARD_SCHEMA",
+		func(s *Settings) { s.ForwardSchema = "psono" },
+		func(s *Settings, v value) (err error) { s.ForwardSchema, err = v.str(); return err },
+		func(s Settings) error {
+			switch s.ForwardSchema {
+			case "", "psono", "ocsf", "ecs": // "": built by hand, psono
+				return nil
+			}
+			return fmt.Errorf("%q: want psono, ocsf or ecs", s.ForwardSchema)
+		}},
 	{"LOGGING_AUDIT_SEAL_LOG_NAME",
 		func(s *Settings) { s.SealLogName = "" },
 		func(s *Settings, v value) error {
