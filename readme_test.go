@@ -76,6 +76,12 @@ func TestREADMECompiles(t *testing.T) {
 	}
 	// A router's package is imported when its adapter is used (a local
 	// variable may be called mux).
+	grpcPrelude := `
+var (
+	authUnary  grpc.UnaryServerInterceptor
+	authStream grpc.StreamServerInterceptor
+)
+`
 	routers := map[string][2]string{
 		"otelauditchi.":     {"chi.", "github.com/go-chi/chi/v5"},
 		"otelauditgorilla.": {"mux.", "github.com/gorilla/mux"},
@@ -89,6 +95,9 @@ func TestREADMECompiles(t *testing.T) {
 	for _, sn := range snippets {
 		code := sn.code
 		body := "func main() {}\n\nfunc init() {\n_ = srv\n" + code + "\n}\n"
+		if strings.Contains(code, "srv := ") { // declares a server of its own
+			body = strings.TrimSuffix(body, "}\n") + "_ = srv\n}\n"
+		}
 		if strings.Contains(code, "err :=") {
 			body = strings.TrimSuffix(body, "}\n") + "_ = err\n}\n"
 		}
@@ -102,6 +111,15 @@ func TestREADMECompiles(t *testing.T) {
 			}
 		}
 		dir := root
+		prelude := readmePrelude
+		if strings.Contains(code, "otelauditgrpc.") {
+			for _, path := range []string{"google.golang.org/grpc", "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc",
+				"github.com/otelaudit/otelaudit/instrument/otelauditgrpc"} {
+				used[path] = true
+			}
+			dir = filepath.Join(root, "examples", "grpc")
+			prelude += grpcPrelude
+		}
 		for adapter, router := range routers {
 			if strings.Contains(code, adapter) {
 				used["github.com/otelaudit/otelaudit/instrument/"+strings.TrimSuffix(adapter, ".")] = true
@@ -113,7 +131,7 @@ func TestREADMECompiles(t *testing.T) {
 		for path := range used {
 			src += "\t" + `"` + path + `"` + "\n"
 		}
-		src += ")\n" + readmePrelude + body
+		src += ")\n" + prelude + body
 		pkg := filepath.Join(dir, "internal", "readmesnippet")
 		file := filepath.Join(t.TempDir(), "snippet.go")
 		if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
