@@ -1,5 +1,6 @@
 // Command otelaudit works with the audit logs otelaudit writes: it makes the
-// keys that seal them, verifies sealed logs and searches and follows them.
+// keys that seal them, verifies sealed logs and searches and follows them,
+// checks a settings file as the service reads it, and says its version.
 //
 // Usage:
 //
@@ -7,11 +8,14 @@
 //	otelaudit verify -key NAME.pub [-log NAME] [-allow-tail] [-json] FILE...
 //	otelaudit search [filters] [-json] FILE...
 //	otelaudit tail [-f] [-n N] [filters] [-json] FILE
+//	otelaudit config check FILE
+//	otelaudit version
 //	otelaudit help [COMMAND]
 //
-// Exit status: 0 success; 1 when verify cannot prove every line or search
-// finds nothing; 2 for usage errors, files that cannot be read or are not
-// regular files, and an interrupted search or tail.
+// Exit status: 0 success; 1 when verify cannot prove every line, search
+// finds nothing or config check finds a setting that cannot work; 2 for
+// usage errors, files that cannot be read or are not regular files, and an
+// interrupted search or tail.
 package main
 
 import (
@@ -28,7 +32,7 @@ import (
 // Exit statuses.
 const (
 	exitOK      = 0
-	exitFailed  = 1 // verify: a problem; search: nothing found
+	exitFailed  = 1 // verify: a problem; search: nothing found; config check: a bad setting
 	exitUsage   = 2
 	programName = "otelaudit"
 )
@@ -49,6 +53,8 @@ func init() {
 		{"verify", "check sealed audit logs against their signed checkpoints", verifyUsage, runVerify},
 		{"search", "print the records of audit logs that match filters", searchUsage, runSearch},
 		{"tail", "print the last records of an audit log, and follow it with -f", tailUsage, runTail},
+		{"config", "check a settings file as the service reads it: config check FILE", configUsage, runConfig},
+		{"version", "print the version of otelaudit", versionUsage, runVersion},
 		{"help", "explain a command", "usage: otelaudit help [COMMAND]\n", runHelp},
 	}
 }
