@@ -8,12 +8,15 @@
 //	otelaudit verify -key NAME.pub [-log NAME] [-allow-tail] [-json] FILE...
 //	otelaudit search [filters] [-json] FILE...
 //	otelaudit tail [-f] [-n N] [filters] [-json] FILE
+//	otelaudit export -format ocsf|ecs|json [-time time_utc|time_server] [FILE...]
+//	otelaudit gaps [-json] SOURCE...
 //	otelaudit config check FILE
 //	otelaudit version
 //	otelaudit help [COMMAND]
 //
 // Exit status: 0 success; 1 when verify cannot prove every line, search
-// finds nothing or config check finds a setting that cannot work; 2 for
+// finds nothing, gaps finds a hole or config check finds a setting that
+// cannot work; 2 for
 // usage errors, files that cannot be read or are not regular files, and an
 // interrupted search or tail.
 package main
@@ -53,6 +56,8 @@ func init() {
 		{"verify", "check sealed audit logs against their signed checkpoints", verifyUsage, runVerify},
 		{"search", "print the records of audit logs that match filters", searchUsage, runSearch},
 		{"tail", "print the last records of an audit log, and follow it with -f", tailUsage, runTail},
+		{"export", "print audit logs as OCSF or ECS events or JSON records, one per line", exportUsage, runExport},
+		{"gaps", "report the holes and duplicates in what a backend received", gapsUsage, runGaps},
 		{"config", "check a settings file as the service reads it: config check FILE", configUsage, runConfig},
 		{"version", "print the version of otelaudit", versionUsage, runVersion},
 		{"help", "explain a command", "usage: otelaudit help [COMMAND]\n", runHelp},
