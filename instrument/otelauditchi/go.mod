@@ -4,7 +4,10 @@ go 1.26.0
 
 require github.com/otelaudit/otelaudit v0.0.0
 
-require golang.org/x/mod v0.43.0 // indirect
+require (
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/mod v0.43.0 // indirect
+)
 
 require (
 	github.com/BurntSushi/toml v1.6.0 // indirect
