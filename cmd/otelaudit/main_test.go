@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,7 +16,9 @@ import (
 	"github.com/otelaudit/otelaudit/seal"
 )
 
-var binary string // the otelaudit command, built once
+// binary is the otelaudit command, built once, for the tests that need a
+// process of its own (signals, build information); the others call run.
+var binary string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "otelaudit-cmd-test-")
@@ -34,19 +37,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// otelaudit runs the command and returns its exit status and output.
+// otelaudit runs the command in this process, through run as main does,
+// and returns its exit status and output.
 func otelaudit(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
 	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), o.String(), e.String()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return 0, o.String(), e.String()
+	code = run(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
 }
 
 func TestHelp(t *testing.T) {
