@@ -125,7 +125,8 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 // killed with SIGKILL mid-outage, restarts on the same folder and records
 // more; the collector comes back on the same ports. Every line of
 // audit.log arrives, each record at least once, with its position, origin
-// and uid, for each durability.
+// and uid, for each durability. OTELAUDIT_SPOOL_OUTAGE=2m10s makes the
+// outage last that long (the manual scenario).
 func TestSpoolOutageKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example collector")
@@ -150,6 +151,12 @@ func TestSpoolOutageKill(t *testing.T) {
 			const n = 60
 			kill(t, startSpoolHelper(t, c, folder, key, mode, 0, n/2))
 			second := startSpoolHelper(t, c, folder, key, mode, n/2, n/2)
+			if d, err := time.ParseDuration(os.Getenv("OTELAUDIT_SPOOL_OUTAGE")); err == nil {
+				// A manual run of the scenario (an outage longer than
+				// the OTLP exporter's and the old queue's retry windows):
+				// the outage lasts this long at least, not synchronisation.
+				time.Sleep(d)
+			}
 			c.Restart() // the outage ends
 			recs := collectortest.WaitForLogsFunc(t, c.FilePath, 2*time.Minute, func(recs []collectortest.LogRecord) bool {
 				return len(arrived(recs)) == n
