@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 
+	"github.com/otelaudit/otelaudit/instrument/internal/auditctx"
 	"github.com/otelaudit/otelaudit/psono"
 	"github.com/otelaudit/otelaudit/receipt"
 )
@@ -118,7 +119,7 @@ func (cs *Calls) Start(parent context.Context) (context.Context, *Call, error) {
 		parent = context.Background()
 	}
 	c := &Call{calls: cs, parent: parent}
-	c.ctx = recordContext{Context: parent, rec: &c.rec}
+	c.ctx = recordContext{Context: parent, Rec: &c.rec}
 	if cs.cfg.strict != nil {
 		if err := cs.cfg.strict(); err != nil {
 			c.refused = true
@@ -159,12 +160,12 @@ func (c *Call) End(info CallInfo) error {
 // emit builds and emits a call's record; it reports whether the record was
 // emitted (the logger was enabled for it).
 func (cs *Calls) emit(ctx context.Context, rec *record, info CallInfo, refused bool) bool {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	rec.Mu.Lock()
+	defer rec.Mu.Unlock()
 
 	status := info.Status
 	success := status >= 200 && status < 300
-	event := psono.EventCode(rec.event)
+	event := psono.EventCode(rec.Event)
 	switch {
 	case refused:
 		event = UnavailableEvent
@@ -181,7 +182,7 @@ func (cs *Calls) emit(ctx context.Context, rec *record, info CallInfo, refused b
 	if !cs.logger.Enabled(ctx, log.EnabledParameters{Severity: sev, EventName: event}) {
 		return false
 	}
-	logger := rec.logger
+	logger := rec.Logger
 	if logger == "" {
 		logger = info.Logger
 	}
@@ -190,7 +191,7 @@ func (cs *Calls) emit(ctx context.Context, rec *record, info CallInfo, refused b
 	}
 	max := cs.cfg.maxValueLength
 
-	attrs := make([]attribute.KeyValue, 0, 10+len(rec.params)+len(rec.kwargs)+len(info.Attributes))
+	attrs := make([]attribute.KeyValue, 0, 10+len(rec.Params)+len(rec.Kwargs)+len(info.Attributes))
 	attrs = append(attrs, attribute.String(string(psono.Logger.Attr), clip(logger, max)))
 	if ip := cs.clientIP(info); ip != "" { // a call without a peer: user_ip=None
 		attrs = append(attrs, attribute.String(string(psono.UserIP.Attr), clip(ip, max)))
@@ -202,34 +203,34 @@ func (cs *Calls) emit(ctx context.Context, rec *record, info CallInfo, refused b
 		attribute.String(string(psono.Hostname.Attr), cs.host),
 		attribute.Int(string(psono.Status.Attr), status),
 	)
-	if rec.user != "" || rec.userID != "" {
+	if rec.User != "" || rec.UserID != "" {
 		attrs = append(attrs,
-			attribute.String(string(psono.User.Attr), clip(rec.user, max)),
-			attribute.String(string(psono.UserID.Attr), clip(rec.userID, max)))
+			attribute.String(string(psono.User.Attr), clip(rec.User, max)),
+			attribute.String(string(psono.UserID.Attr), clip(rec.UserID, max)))
 	}
 	// Each kwarg key once, a later one replacing an earlier one, as for a
 	// request (see emit).
 	kwargs := len(attrs)
-	route := rec.route // set by SetRoute, which a call needs not
-	for _, p := range rec.params {
+	route := rec.Route // set by SetRoute, which a call needs not
+	for _, p := range rec.Params {
 		key, ok := attribute.Key(""), false
 		if route != nil {
-			key, ok = route.kwargKeys[p.Name]
+			key, ok = route.KwargKeys[p.Name]
 		}
 		if !ok {
 			key = psono.KwargAttr(psono.KwargName(p.Name))
 		}
 		attrs = setAttr(attrs, kwargs, key, clip(p.Value, max))
 	}
-	for _, k := range rec.kwargs {
+	for _, k := range rec.Kwargs {
 		key, ok := attribute.Key(""), false
 		if route != nil {
-			key, ok = route.kwargKeys[k.name]
+			key, ok = route.KwargKeys[k.Name]
 		}
 		if !ok {
-			key = psono.KwargAttr(k.name)
+			key = psono.KwargAttr(k.Name)
 		}
-		attrs = setAttr(attrs, kwargs, key, clip(k.value, max))
+		attrs = setAttr(attrs, kwargs, key, clip(k.Value, max))
 	}
 	attrs = append(attrs, info.Attributes...)
 
@@ -270,5 +271,5 @@ func (cs *Calls) clientIP(info CallInfo) string {
 // REQUEST_ERROR. The gRPC full method "/grpc.health.v1.Health/Check"
 // gives GRPC_HEALTH_V1_HEALTH_CHECK_SUCCESS.
 func CallEvent(name string, success bool) string {
-	return defaultEvent(&patternInfo{event: eventWord(name)}, success)
+	return defaultEvent(&patternInfo{Event: auditctx.EventWord(name)}, success)
 }

@@ -122,7 +122,7 @@ func (a *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// record, the context carrying it and the status-recording writer are
 	// one allocation.
 	st := new(requestState)
-	st.ctx = recordContext{Context: r.Context(), rec: &st.rec}
+	st.ctx = recordContext{Context: r.Context(), Rec: &st.rec}
 	r2 := r.WithContext(&st.ctx)
 	rec := &st.rec
 	if a.cfg.strict != nil {
@@ -168,21 +168,6 @@ type requestState struct {
 	w   statusWriter
 }
 
-// recordContext is the request's context with its record added; it stands
-// for context.WithValue(parent, recordKey{}, rec) in the same allocation as
-// the record.
-type recordContext struct {
-	context.Context
-	rec *record
-}
-
-func (c *recordContext) Value(key any) any {
-	if key == (recordKey{}) {
-		return c.rec
-	}
-	return c.Context.Value(key)
-}
-
 // call runs the wrapped handler and returns what it panicked with, if it did.
 func (a *auditHandler) call(w http.ResponseWriter, r *http.Request) (p any) {
 	defer func() {
@@ -198,17 +183,17 @@ func (a *auditHandler) call(w http.ResponseWriter, r *http.Request) (p any) {
 // emit builds and emits the audit record of a finished request. r is the
 // request as the inner handler saw it, after ServeMux set its Pattern.
 func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, status int) {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	rec.Mu.Lock()
+	defer rec.Mu.Unlock()
 
 	success := status >= 200 && status < 300
 	// The route: as the first SetRoute (a router adapter, Routes)
 	// reported it, else the pattern of the ServeMux wrapped directly.
-	info, direct := rec.route, false
+	info, direct := rec.Route, false
 	if info == nil && r.Pattern != "" && !muxRedirected(r) {
 		info, direct = a.pattern(r.Pattern), true
 	}
-	event := psono.EventCode(rec.event)
+	event := psono.EventCode(rec.Event)
 	if event == "" {
 		event = defaultEvent(info, success)
 	}
@@ -219,7 +204,7 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	if !a.logger.Enabled(ctx, log.EnabledParameters{Severity: sev, EventName: event}) {
 		return
 	}
-	logger := rec.logger
+	logger := rec.Logger
 	if logger == "" {
 		logger = a.cfg.defaultLogger
 	}
@@ -235,39 +220,39 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 		psono.Hostname.String(a.host),
 		psono.Status.Int(status),
 	)
-	if rec.user != "" || rec.userID != "" {
+	if rec.User != "" || rec.UserID != "" {
 		attrs = append(attrs,
-			psono.User.String(clip(rec.user, max)),
-			psono.UserID.String(clip(rec.userID, max)))
+			psono.User.String(clip(rec.User, max)),
+			psono.UserID.String(clip(rec.UserID, max)))
 	}
 	// Each kwarg key appears once (the LoggerProvider of otelaudit.New
 	// does not de-duplicate keys): a handler's kwarg replaces the route
 	// wildcard or the earlier kwarg of the same key.
 	kwargs := len(attrs)
 	if direct {
-		for _, name := range info.wildcards {
-			attrs = setAttr(attrs, kwargs, info.kwargKeys[name], clip(r.PathValue(name), max))
+		for _, name := range info.Wildcards {
+			attrs = setAttr(attrs, kwargs, info.KwargKeys[name], clip(r.PathValue(name), max))
 		}
 	}
-	for _, p := range rec.params {
-		key, ok := info.kwargKeys[p.Name]
+	for _, p := range rec.Params {
+		key, ok := info.KwargKeys[p.Name]
 		if !ok {
 			key = psono.KwargAttr(psono.KwargName(p.Name))
 		}
 		attrs = setAttr(attrs, kwargs, key, clip(p.Value, max))
 	}
-	for _, k := range rec.kwargs {
+	for _, k := range rec.Kwargs {
 		key, ok := attribute.Key(""), false
 		if info != nil {
-			key, ok = info.kwargKeys[k.name]
+			key, ok = info.KwargKeys[k.Name]
 		}
 		if !ok {
-			key = psono.KwargAttr(k.name)
+			key = psono.KwargAttr(k.Name)
 		}
-		attrs = setAttr(attrs, kwargs, key, clip(k.value, max))
+		attrs = setAttr(attrs, kwargs, key, clip(k.Value, max))
 	}
 	if info != nil {
-		attrs = append(attrs, attribute.String(string(psono.Route), clip(info.route, max)))
+		attrs = append(attrs, attribute.String(string(psono.Route), clip(info.Route, max)))
 	}
 
 	var lr log.Record

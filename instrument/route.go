@@ -5,14 +5,14 @@ import (
 	"net/http"
 	pathpkg "path"
 	"strings"
+
+	"github.com/otelaudit/otelaudit/instrument/internal/auditctx"
 )
 
 // A Param is a route parameter as a router matched it: its name in the
 // route template (ParamName cleans it: "id:[0-9]+" and ":id" give "id", "*"
 // gives "path") and the value the request's path gave it.
-type Param struct {
-	Name, Value string
-}
+type Param = auditctx.Param
 
 // SetRoute reports the route that serves the request of ctx: the method
 // the route was registered for ("" when it serves every method), its
@@ -29,27 +29,14 @@ type Param struct {
 // and an empty template reports nothing: events come from the router's
 // templates, never from what a client sent.
 func SetRoute(ctx context.Context, method, template string, params ...Param) {
-	r := recordOf(ctx, "SetRoute")
+	r := auditctx.Of(ctx, "instrument.SetRoute")
 	if r == nil || template == "" {
 		return
 	}
 	if !standardMethod(method) {
 		method = ""
 	}
-	r.setRoute(routeInfo(method, template, false), params)
-}
-
-func (r *record) setRoute(info *patternInfo, params []Param) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.route != nil {
-		return
-	}
-	r.route = info
-	r.params = make([]Param, len(params))
-	for i, p := range params {
-		r.params[i] = Param{ParamName(p.Name), p.Value}
-	}
+	r.SetRoute(auditctx.Lookup(method, template, false), append([]Param(nil), params...))
 }
 
 func standardMethod(m string) bool {
@@ -86,22 +73,22 @@ func reportPattern(r *http.Request) {
 	if r.Pattern == "" || muxRedirected(r) {
 		return // no route matched (404, 405), or ServeMux redirected
 	}
-	rec := recordOf(r.Context(), "Routes")
+	rec := auditctx.Of(r.Context(), "instrument.Routes")
 	if rec == nil {
 		return
 	}
-	info := routeInfo("", r.Pattern, true)
-	rec.setRoute(info, muxParams(info, r))
+	info := auditctx.Lookup("", r.Pattern, true)
+	rec.SetRoute(info, muxParams(info, r))
 }
 
 // muxParams returns the wildcards of a ServeMux pattern with their values.
 func muxParams(info *patternInfo, r *http.Request) []Param {
-	if len(info.wildcards) == 0 {
+	if len(info.Wildcards) == 0 {
 		return nil
 	}
-	params := make([]Param, len(info.wildcards))
-	for i, name := range info.wildcards {
-		params[i] = Param{name, r.PathValue(name)}
+	params := make([]Param, len(info.Wildcards))
+	for i, name := range info.Wildcards {
+		params[i] = Param{Name: name, Value: r.PathValue(name)}
 	}
 	return params
 }
@@ -111,8 +98,14 @@ func muxParams(info *patternInfo, r *http.Request) []Param {
 // gives id and rest), for adapters of routers that hand the values over in
 // a map.
 func ParamNames(template string) []string {
-	return routeInfo("", template, false).wildcards
+	return auditctx.Lookup("", template, false).Wildcards
 }
+
+// ParamName is the kwarg name of a route parameter as a router names it:
+// without a regexp ("id:[0-9]+" gives "id"), a trailing "..." or a leading
+// ':' or '*' ("*filepath" gives "filepath"); a bare "*" (the catch-all of
+// chi and echo) gives "path".
+func ParamName(name string) string { return auditctx.ParamName(name) }
 
 // muxRedirected reports whether the ServeMux that set r.Pattern answered r
 // with a redirect of its own (307) instead of calling the pattern's handler:

@@ -31,7 +31,7 @@ func RoutesOf(mux *http.ServeMux, h http.Handler) http.Handler {
 // its values are exactly ServeMux's (decoded).
 func resolvePattern(mux *http.ServeMux, single *sync.Map, r *http.Request) {
 	rec := fromContext(r.Context())
-	if rec == nil || rec.hasRoute() {
+	if rec == nil || rec.HasRoute() {
 		return
 	}
 	_, pattern := mux.Handler(r)
@@ -47,13 +47,6 @@ func resolvePattern(mux *http.ServeMux, single *sync.Map, r *http.Request) {
 	r2 := r.WithContext(r.Context()) // ServeMux sets Pattern and the path values on what it serves
 	m.(*http.ServeMux).ServeHTTP(discardWriter{}, r2)
 	reportPattern(r2)
-}
-
-// hasRoute reports whether a route was reported for the record.
-func (r *record) hasRoute() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.route != nil
 }
 
 // discardWriter is the ResponseWriter of a request served only to read its

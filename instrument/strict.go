@@ -33,7 +33,7 @@ func (a *auditHandler) serveStrict(w http.ResponseWriter, r, r2 *http.Request, r
 	if err := a.cfg.strict(); err != nil {
 		// Still try to record the refusal: it is an interaction too, and
 		// a write that succeeds again ends the failing state.
-		rec.event = UnavailableEvent
+		rec.Event = UnavailableEvent
 		a.emit(r.Context(), r2, rec, http.StatusServiceUnavailable)
 		http.Error(w, "audit log unavailable", http.StatusServiceUnavailable)
 		return

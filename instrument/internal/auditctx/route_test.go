@@ -1,4 +1,4 @@
-package instrument
+package auditctx
 
 import (
 	"fmt"
@@ -19,14 +19,14 @@ func TestParsePattern(t *testing.T) {
 		{"GET /a/{x}/b/{y}/{$}", "GET_A_X_B_Y", []string{"x", "y"}},
 	}
 	for _, tt := range tests {
-		info := parsePattern(tt.pattern)
-		if info.event != tt.event || len(info.wildcards) != len(tt.wildcards) {
-			t.Errorf("parsePattern(%q) = %s %v, want %s %v", tt.pattern, info.event, info.wildcards, tt.event, tt.wildcards)
+		info := ParsePattern(tt.pattern)
+		if info.Event != tt.event || len(info.Wildcards) != len(tt.wildcards) {
+			t.Errorf("ParsePattern(%q) = %s %v, want %s %v", tt.pattern, info.Event, info.Wildcards, tt.event, tt.wildcards)
 			continue
 		}
 		for i := range tt.wildcards {
-			if info.wildcards[i] != tt.wildcards[i] {
-				t.Errorf("parsePattern(%q) wildcards = %v, want %v", tt.pattern, info.wildcards, tt.wildcards)
+			if info.Wildcards[i] != tt.wildcards[i] {
+				t.Errorf("ParsePattern(%q) wildcards = %v, want %v", tt.pattern, info.Wildcards, tt.wildcards)
 			}
 		}
 	}
@@ -36,13 +36,13 @@ func TestParsePattern(t *testing.T) {
 // a route past it is derived anew, with the same result.
 func TestRouteCacheBounded(t *testing.T) {
 	for i := 0; i < maxTemplates+100; i++ {
-		routeInfo("GET", fmt.Sprintf("/bounded/%d/{id}", i), false)
+		Lookup("GET", fmt.Sprintf("/bounded/%d/{id}", i), false)
 	}
 	if n := templateCount.Load(); n > maxTemplates {
 		t.Fatalf("%d routes cached, want at most %d", n, maxTemplates)
 	}
-	info := routeInfo("GET", "/bounded/past/{id}", false)
-	if info.event != "GET_BOUNDED_PAST_ID" || len(info.wildcards) != 1 {
+	info := Lookup("GET", "/bounded/past/{id}", false)
+	if info.Event != "GET_BOUNDED_PAST_ID" || len(info.Wildcards) != 1 {
 		t.Fatalf("a route past the bound: %+v", info)
 	}
 }
