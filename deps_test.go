@@ -8,6 +8,7 @@ import (
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/spool"
 )
 
 // TestConfigDeps: reading settings pulls in neither the OpenTelemetry SDK,
@@ -34,7 +35,8 @@ func TestConfigDeps(t *testing.T) {
 // imports small.
 func TestConfigDefaults(t *testing.T) {
 	if config.DefaultFileMode != exporter.DefaultFileMode || config.DefaultFolderMode != exporter.DefaultDirMode ||
-		config.DefaultStrictMaxResponse != instrument.DefaultStrictMaxResponse || config.DefaultStrictMaxHeld != instrument.DefaultStrictMaxHeld {
+		config.DefaultStrictMaxResponse != instrument.DefaultStrictMaxResponse || config.DefaultStrictMaxHeld != instrument.DefaultStrictMaxHeld ||
+		config.DefaultForwardSpoolMax != spool.DefaultMaxBytes {
 		t.Fatal("config's defaults differ from the exporter's or the middleware's")
 	}
 }

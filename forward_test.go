@@ -72,7 +72,9 @@ func TestForwardingCollectorUnavailable(t *testing.T) {
 			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", tc.proto)
 			t.Setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
 			s := config.Default()
-			s.Enabled, s.Folder = true, t.TempDir()
+			// The in-memory queue gives up what it cannot deliver; the
+			// spool keeps it (TestShutdownWithExpiredContext).
+			s.Enabled, s.Folder, s.ForwardQueue = true, t.TempDir(), "memory"
 			a, err := otelaudit.New(s, otelaudit.WithForwardShutdownTimeout(300*time.Millisecond), otelaudit.WithErrorLog(func(error) {}))
 			if err != nil {
 				t.Fatal(err)

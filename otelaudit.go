@@ -63,9 +63,12 @@ var ErrShutdown = errors.New("otelaudit: the Auditor is shut down; the event was
 // file is opened.
 //
 // When s.Enabled is true, records go to audit.log synchronously and, when
-// forward.Configured (or WithForwardExporter is given), also to an OTLP
-// exporter through a bounded forward.Queue that never blocks a request
-// and never touches the file path. The whitelist and blacklist apply to
+// forward.Configured (or WithForwardExporter is given), also over OTLP: by
+// default through a spool.Spool in LOGGING_AUDIT_FOLDER (each record on
+// disk, with audit.log's durability, before its emit returns; sent until the
+// collector takes it, across outages and restarts; bounded by
+// LOGGING_AUDIT_FORWARD_SPOOL_MAX), or, with LOGGING_AUDIT_FORWARD_QUEUE
+// memory, through the bounded forward.Queue that never blocks a request. The whitelist and blacklist apply to
 // both. The resource carries service.name (OTEL_SERVICE_NAME, else
 // WithServiceName), a random service.instance.id for this process,
 // host.name, the SDK's attributes and OTEL_RESOURCE_ATTRIBUTES, which
@@ -144,6 +147,7 @@ func New(s config.Settings, opts ...Option) (_ *Auditor, err error) {
 		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))
 	}
 	a.provider = sdklog.NewLoggerProvider(lpOpts...)
+	e.provider.Store(a.provider)
 	e.checkpoints.attach(a.provider.Logger(psono.CheckpointScope))
 	a.handler = a.handlerOptions(s, o)
 	a.recorder = instrument.NewRecorder(a.handler...)

@@ -22,14 +22,18 @@ import (
 // in memory), and what the forwarder (a collector that never answers) could
 // not deliver is counted and reported, to the record.
 func TestShutdownWithExpiredContext(t *testing.T) {
-	for _, forwarding := range []bool{false, true} {
-		t.Run(fmt.Sprintf("forwarding=%v", forwarding), func(t *testing.T) {
+	for _, tc := range []struct {
+		forwarding bool
+		queue      string
+	}{{false, "spool"}, {true, "memory"}, {true, "spool"}} {
+		forwarding := tc.forwarding
+		t.Run(fmt.Sprintf("forwarding=%v/%s", forwarding, tc.queue), func(t *testing.T) {
 			if forwarding {
 				t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+hangingCollector(t))
 				t.Setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
 			}
 			s := config.Default()
-			s.Enabled, s.Folder, s.Durability = true, t.TempDir(), exporter.Buffered
+			s.Enabled, s.Folder, s.Durability, s.ForwardQueue = true, t.TempDir(), exporter.Buffered, tc.queue
 			var mu sync.Mutex
 			var reports []string
 			a, err := otelaudit.New(s, otelaudit.WithErrorLog(func(err error) {
@@ -66,11 +70,22 @@ func TestShutdownWithExpiredContext(t *testing.T) {
 			if !forwarding {
 				return
 			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.queue == "spool" {
+				// Nothing is lost: what the collector did not take stays
+				// in the spool for the next start, and Shutdown says so.
+				if got := a.ForwardDropped(); got != 0 {
+					t.Errorf("ForwardDropped = %d, want 0 (the spool keeps them)", got)
+				}
+				if !strings.Contains(strings.Join(reports, "\n"), fmt.Sprintf("%d audit record(s) stay in the forwarding spool", n)) {
+					t.Errorf("reports %q do not say that %d records stay in the spool", reports, n)
+				}
+				return
+			}
 			if got := a.ForwardDropped(); got != n {
 				t.Errorf("ForwardDropped = %d, want %d", got, n)
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			reported := 0
 			for _, r := range reports {
 				var k int

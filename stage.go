@@ -1,6 +1,8 @@
 package otelaudit
 
 import (
+	"sync/atomic"
+
 	"go.opentelemetry.io/otel/metric"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -30,9 +32,12 @@ type stage struct {
 }
 
 // defaultStages are the stages of every Auditor, in fan-out order: the file
-// first, so that a forwarded record carries its line's position.
+// first, so that a forwarded record carries its line's position; then the
+// forwarder, the durable spool by default or the in-memory queue
+// (LOGGING_AUDIT_FORWARD_QUEUE: memory), each of which builds only when
+// chosen and an OTLP endpoint is configured.
 func defaultStages() []stage {
-	return []stage{fileStage, forwardStage}
+	return []stage{fileStage, forwardStage, spoolStage}
 }
 
 // env is what every stage is built from besides the settings: one per
@@ -46,6 +51,9 @@ type env struct {
 	// checkpoints emits the sealer's checkpoints as records through the
 	// Auditor's provider.
 	checkpoints *checkpointEmitter
+	// provider is the Auditor's LoggerProvider, set once New made it (after
+	// the stages), for a stage that emits records of its own while it runs.
+	provider atomic.Pointer[sdklog.LoggerProvider]
 }
 
 // The optional capabilities of a stage's processor.

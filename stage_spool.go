@@ -37,30 +37,25 @@ func spoolStageWith(opts ...spool.Option) stage {
 }
 
 func buildSpool(s config.Settings, e *env, extra ...spool.Option) (sdklog.Processor, error) {
-	if !s.Enabled {
+	if !s.Enabled || s.ForwardQueue == "memory" {
 		return nil, nil
 	}
-	exp := e.opts.forward
-	if exp == nil {
-		if !forward.Configured() {
-			return nil, nil
-		}
-		var err error
-		if exp, err = forward.NewExporter(context.Background()); err != nil {
-			return nil, err
-		}
+	exp, err := forwardExporter(s, e)
+	if exp == nil || err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(s.LogPath()), s.FolderMode); err != nil {
 		return nil, fmt.Errorf("otelaudit: forwarding spool: %w", err)
 	}
 	opts := []spool.Option{
+		spool.WithMaxBytes(s.ForwardSpoolMax),
 		spool.WithDurability(s.Durability),
 		spool.WithOrigin(spoolOrigin(s)),
 		spool.WithHostName(e.hostName),
 		spool.WithFileMode(s.FileMode),
 		spool.WithErrorLog(e.errorLog),
 		spool.WithShutdownTimeout(e.opts.forwardTimeout),
-		spool.WithOnDrop(func(d spool.Drop) { emitDrop(e.checkpoints, d) }),
+		spool.WithOnDrop(func(d spool.Drop) { emitDrop(e, d) }),
 	}
 	if e.mp != nil {
 		opts = append(opts, spool.WithMeterProvider(e.mp))
@@ -84,17 +79,13 @@ func spoolOrigin(s config.Settings) string {
 }
 
 // emitDrop writes the AUDIT_RECORDS_DROPPED record of d through the
-// Auditor's provider: audit.log gets its line (and the spool stores it
-// like any record), so the host's trail says that the off-host copy has a
-// hole. It goes through the checkpoints' logger, the one handle on the
-// provider a stage has; its event code is not a checkpoint's, so the file
-// writes it and the whitelist and blacklist apply.
-func emitDrop(c *checkpointEmitter, d spool.Drop) {
-	c.mu.Lock()
-	l := c.logger
-	c.mu.Unlock()
-	if l == nil {
-		return
+// Auditor's provider: audit.log gets its line (and the spool stores it like
+// any record), so the host's trail says that the off-host copy has a hole.
+// The event filter passes it whatever the lists say (psono.IsDropRecord).
+func emitDrop(e *env, d spool.Drop) {
+	lp := e.provider.Load()
+	if lp == nil {
+		return // dropped before the pipeline was built: the spool sends its record all the same
 	}
-	l.Emit(context.Background(), d.Record(c.host))
+	lp.Logger(spool.Scope).Emit(context.Background(), d.Record(e.hostName))
 }

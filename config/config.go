@@ -44,6 +44,8 @@ const (
 	DefaultFolderMode        os.FileMode = 0o700
 	DefaultStrictMaxResponse             = 16 << 20
 	DefaultStrictMaxHeld                 = 256 << 20
+	// DefaultForwardSpoolMax is spool.DefaultMaxBytes.
+	DefaultForwardSpoolMax int64 = 256 << 20
 )
 
 // Settings are the audit settings of a Psono settings file.
@@ -120,6 +122,15 @@ type Settings struct {
 	// as the body) or "ecs" (ECS 9.4.0 attribute names). audit.log is the
 	// same whatever it says.
 	ForwardSchema string
+	// ForwardQueue is how records bound for OTLP wait for the collector
+	// (LOGGING_AUDIT_FORWARD_QUEUE): "spool" (the default), the durable
+	// queue in LOGGING_AUDIT_FOLDER/audit.spool, or "memory", the bounded
+	// in-memory forward.Queue (lost on a crash, gives up after its retry
+	// window).
+	ForwardQueue string
+	// ForwardSpoolMax is the spool's disk budget in bytes
+	// (LOGGING_AUDIT_FORWARD_SPOOL_MAX, default DefaultForwardSpoolMax).
+	ForwardSpoolMax int64
 	// sealKeyAt is where SealKey was set, for SealKeyError.
 	sealKeyAt struct {
 		source string

@@ -194,6 +194,20 @@ var keys = []key{
 			}
 			return fmt.Errorf("%q: want psono, ocsf or ecs", s.ForwardSchema)
 		}},
+	{"LOGGING_AUDIT_FORWARD_QUEUE",
+		func(s *Settings) { s.ForwardQueue = "spool" },
+		func(s *Settings, v value) (err error) { s.ForwardQueue, err = v.str(); return err },
+		func(s Settings) error {
+			switch s.ForwardQueue {
+			case "", "spool", "memory": // "": built by hand, spool
+				return nil
+			}
+			return fmt.Errorf("%q: want spool or memory", s.ForwardQueue)
+		}},
+	{"LOGGING_AUDIT_FORWARD_SPOOL_MAX",
+		func(s *Settings) { s.ForwardSpoolMax = DefaultForwardSpoolMax },
+		func(s *Settings, v value) (err error) { s.ForwardSpoolMax, err = int64Value(v); return err },
+		func(s Settings) error { return checkByteCount(s.ForwardSpoolMax) }},
 	{"LOGGING_AUDIT_SEAL_LOG_NAME",
 		func(s *Settings) { s.SealLogName = "" },
 		func(s *Settings, v value) error {

@@ -58,7 +58,7 @@ LOGGING_AUDIT = "not a top-level key: ignored"
 		NumProxies: 2, TrustedIPHeader: "HTTP_CF_CONNECTING_IP", TrustedIPHeaderOverwrite: "HTTP_X_REAL_IP",
 		Source: path, Strict: true, StrictMaxResponse: instrument.DefaultStrictMaxResponse, StrictMaxHeld: instrument.DefaultStrictMaxHeld,
 		Durability: exporter.Sync, FileMode: 0o640, FolderMode: 0o750,
-		SealEvery: config.DefaultSealEvery, SealInterval: config.DefaultSealInterval, ForwardSchema: "psono",
+		SealEvery: config.DefaultSealEvery, SealInterval: config.DefaultSealInterval, ForwardSchema: "psono", ForwardQueue: "spool", ForwardSpoolMax: config.DefaultForwardSpoolMax,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", got, want)

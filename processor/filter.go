@@ -89,7 +89,7 @@ func (f *EventFilter) Allowed(event string) bool {
 // asks the wrapped processor. An empty event name in param means the caller
 // does not know the event yet, so it does not disable.
 func (f *EventFilter) Enabled(ctx context.Context, param sdklog.EnabledParameters) bool {
-	if param.EventName != "" && !f.Allowed(param.EventName) && !psono.IsCheckpoint(param.EventName, param.InstrumentationScope.Name) {
+	if param.EventName != "" && !f.Allowed(param.EventName) && !passes(param.EventName, param.InstrumentationScope.Name) {
 		return false
 	}
 	return f.next.Enabled(ctx, param)
@@ -97,13 +97,21 @@ func (f *EventFilter) Enabled(ctx context.Context, param sdklog.EnabledParameter
 
 // OnEmit passes the record to the wrapped processor when its event is
 // allowed and drops it otherwise. A checkpoint record of the sealer
-// (psono.IsCheckpoint) always passes: the whitelist and blacklist choose the
-// service's events, and must never take the off-host copy of the seal away.
+// (psono.IsCheckpoint) and a drop record of the spool (psono.IsDropRecord)
+// always pass: the whitelist and blacklist choose the service's events, and
+// must never take the off-host copy of the seal, or the word of its holes,
+// away.
 func (f *EventFilter) OnEmit(ctx context.Context, r *sdklog.Record) error {
-	if !f.Allowed(r.EventName()) && !psono.IsCheckpoint(r.EventName(), r.InstrumentationScope().Name) {
+	if !f.Allowed(r.EventName()) && !passes(r.EventName(), r.InstrumentationScope().Name) {
 		return nil
 	}
 	return f.next.OnEmit(ctx, r)
+}
+
+// passes reports the records the lists never stop: the sealer's
+// checkpoints and the spool's drop records.
+func passes(event, scope string) bool {
+	return psono.IsCheckpoint(event, scope) || psono.IsDropRecord(event, scope)
 }
 
 // Shutdown shuts the wrapped processor down.

@@ -18,9 +18,9 @@ const (
 	// DroppedEvent is the event code of the record sent ahead of every
 	// other when delivery resumes after records were dropped, and written
 	// to audit.log when the drop happens (see WithOnDrop).
-	DroppedEvent = "AUDIT_RECORDS_DROPPED"
+	DroppedEvent = psono.DroppedEvent
 	// Scope is the instrumentation scope of the drop records.
-	Scope = "github.com/otelaudit/otelaudit/spool"
+	Scope = psono.DroppedScope
 	// DroppedLogger is their psono.Logger.
 	DroppedLogger = "otelaudit.spool"
 

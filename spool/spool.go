@@ -531,7 +531,10 @@ func (s *Spool) Shutdown(ctx context.Context) error {
 		close(s.kick)
 		<-s.stopped // the last records are committed
 
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.shutdown)
+		// Delivering what is spooled is only an attempt: it stays on disk
+		// for the next start. So the caller's context bounds it, as well
+		// as the shutdown timeout (an expired one: no attempt at all).
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.shutdown)
 		defer cancel()
 		_ = s.waitEmpty(ctx)
 		s.sendCancel()
