@@ -105,15 +105,15 @@ func checkpointsWhole(t *testing.T) {
 			psono.Hostname.Attr: host,
 			psono.LogFile:       s.LogPath(),
 		} {
-			if v, ok := got[key]; !ok || v.Emit() != want {
-				t.Errorf("checkpoint %d: %s = %q (present %v), want %q", n, key, v.Emit(), ok, want)
+			if v, ok := got[key]; !ok || v.String() != want {
+				t.Errorf("checkpoint %d: %s = %q (present %v), want %q", n, key, v.String(), ok, want)
 			}
 		}
 		if v, ok := got[psono.LogTree]; !ok || v.Type() != attribute.INT64 || v.AsInt64() < 1 {
-			t.Errorf("checkpoint %d: %s = %v (present %v), want a number from 1", n, psono.LogTree, v.Emit(), ok)
+			t.Errorf("checkpoint %d: %s = %v (present %v), want a number from 1", n, psono.LogTree, v.String(), ok)
 		}
 		if v, ok := got[psono.LogSize]; !ok || v.Type() != attribute.INT64 || v.AsInt64() < 0 {
-			t.Errorf("checkpoint %d: %s = %v (present %v), want a number from 0", n, psono.LogSize, v.Emit(), ok)
+			t.Errorf("checkpoint %d: %s = %v (present %v), want a number from 0", n, psono.LogSize, v.String(), ok)
 		}
 		// The checkpoint's 7, and the 3 the spool adds to every record it
 		// sends (spool.RecordUID, spool.Origin, spool.SpoolSeq).

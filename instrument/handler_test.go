@@ -392,7 +392,7 @@ func TestMuxRedirect(t *testing.T) {
 		{"Routes behind middleware", func(h http.Handler) http.Handler {
 			inner := instrument.Routes(h)
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), struct{}{}, 1)))
+				inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middlewareKey{}, 1)))
 			})
 		}},
 	}
@@ -426,3 +426,6 @@ func TestMuxRedirect(t *testing.T) {
 		}
 	}
 }
+
+// middlewareKey is the context key of a middleware in front of the mux.
+type middlewareKey struct{}
