@@ -8,6 +8,7 @@ import (
 
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/instrument/route"
 	"github.com/otelaudit/otelaudit/internal/routertest"
 )
 
@@ -111,9 +112,9 @@ func TestTimeoutHandlerOrder(t *testing.T) {
 func TestSetRouteNeutralises(t *testing.T) {
 	h := func(w http.ResponseWriter, r *http.Request) {
 		m := strings.TrimPrefix(r.URL.Path, "/")
-		instrument.SetRoute(r.Context(), m, "/x/{id:[0-9]{2}/?}/{rest...}", instrument.Param{Name: "id:[0-9]{2}/?", Value: "12"},
-			instrument.Param{Name: "rest...", Value: "r"})
-		instrument.SetRoute(r.Context(), "GET", "/later/")
+		route.Set(r.Context(), m, "/x/{id:[0-9]{2}/?}/{rest...}", route.Param{Name: "id:[0-9]{2}/?", Value: "12"},
+			route.Param{Name: "rest...", Value: "r"})
+		route.Set(r.Context(), "GET", "/later/")
 	}
 	routertest.Run(t, func(a *otelaudit.Auditor) http.Handler { return a.Handler(http.HandlerFunc(h)) }, []routertest.Case{
 		{Name: "invented", Method: "GET", Path: "/BREW", Status: 200, Event: "X_ID_REST_SUCCESS", Kwargs: map[string]string{"id": "12", "rest": "r"}},

@@ -211,7 +211,7 @@ func (cs *Calls) emit(ctx context.Context, rec *record, info CallInfo, refused b
 	// Each kwarg key once, a later one replacing an earlier one, as for a
 	// request (see emit).
 	kwargs := len(attrs)
-	route := rec.Route // set by SetRoute, which a call needs not
+	route := rec.Route // set by route.Set, which a call needs not
 	for _, p := range rec.Params {
 		key, ok := attribute.Key(""), false
 		if route != nil {

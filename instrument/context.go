@@ -15,22 +15,7 @@ type record = auditctx.Record
 // recordContext is the request's context with its record added.
 type recordContext = auditctx.Context
 
-// ScopeKey is the string key under which a framework whose context looks
-// up only string keys carries the request's audit record (gin's c.Keys; see
-// Carry). Only values this package made are ever used from it.
-const ScopeKey = auditctx.ScopeKey
-
 func fromContext(ctx context.Context) *record { return auditctx.FromContext(ctx) }
-
-// Carry hands the audit record of ctx to set under ScopeKey, for a
-// framework whose own context looks up only string keys: the gin adapter
-// calls Carry(c.Request.Context(), c.Set) so that the setters accept the
-// *gin.Context. It does nothing when ctx holds no record.
-func Carry(ctx context.Context, set func(key any, value any)) {
-	if r := fromContext(ctx); r != nil {
-		set(ScopeKey, r)
-	}
-}
 
 // InScope reports whether ctx carries a request's audit record, that is,
 // whether the setters called with ctx have an effect.

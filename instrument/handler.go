@@ -9,8 +9,8 @@
 // string, success (2xx), the host name, the status code, the event, the user
 // and user id when the handler identified one, and the kwargs: every
 // parameter of the matched route (a ServeMux pattern, or what Routes or a
-// router adapter reported with SetRoute) plus those the handler added with
-// AddKwarg. Events that are not requests are recorded with a Recorder.
+// router adapter reported with route.Set, of package instrument/route) plus
+// those the handler added with AddKwarg. Events that are not requests are recorded with a Recorder.
 // Requests that no route claims (404, 405, ServeMux's own redirects) and
 // handlers that panic (recorded with the status the client got, see
 // NewHandler) get their record too.
@@ -43,7 +43,7 @@ const ScopeName = "github.com/otelaudit/otelaudit/instrument"
 //
 // A record's event is the one the handler set with SetEvent, in upper case
 // (see psono.EventCode). Without one it is derived from the request's route: the
-// one a router adapter or Routes reported with SetRoute, else the pattern of
+// one a router adapter or Routes reported with route.Set, else the pattern of
 // the ServeMux h (when h is one) matched: the route's method and path
 // segments (parameters by their names) in upper case, with characters other
 // than letters and digits as '_', and the outcome suffix _SUCCESS for a 2xx
@@ -187,7 +187,7 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 	defer rec.Mu.Unlock()
 
 	success := status >= 200 && status < 300
-	// The route: as the first SetRoute (a router adapter, Routes)
+	// The route: as the first route.Set (a router adapter) or Routes
 	// reported it, else the pattern of the ServeMux wrapped directly.
 	info, direct := rec.Route, false
 	if info == nil && r.Pattern != "" && !muxRedirected(r) {

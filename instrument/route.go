@@ -1,7 +1,6 @@
 package instrument
 
 import (
-	"context"
 	"net/http"
 	pathpkg "path"
 	"strings"
@@ -9,52 +8,13 @@ import (
 	"github.com/otelaudit/otelaudit/instrument/internal/auditctx"
 )
 
-// A Param is a route parameter as a router matched it: its name in the
-// route template (ParamName cleans it: "id:[0-9]+" and ":id" give "id", "*"
-// gives "path") and the value the request's path gave it.
-type Param = auditctx.Param
-
-// SetRoute reports the route that serves the request of ctx: the method
-// the route was registered for ("" when it serves every method), its
-// template as the router writes it ("/datastore/{datastore_id}/",
-// "/re/{id:[0-9]+}", "/files/*", "/share/:share_id/") and its parameters in
-// template order. Router adapters call it; handlers need not. The record's
-// default event is then derived from method and template (see NewHandler)
-// and each parameter becomes a kwarg, named as ParamName gives.
-//
-// Only the first report of a request counts, so the innermost router, which
-// reports first (every adapter reports when its router returns), wins over
-// the routers around it. A method other than GET, HEAD, POST, PUT, PATCH,
-// DELETE, CONNECT, OPTIONS and TRACE is dropped (never part of an event),
-// and an empty template reports nothing: events come from the router's
-// templates, never from what a client sent.
-func SetRoute(ctx context.Context, method, template string, params ...Param) {
-	r := auditctx.Of(ctx, "instrument.SetRoute")
-	if r == nil || template == "" {
-		return
-	}
-	if !standardMethod(method) {
-		method = ""
-	}
-	r.SetRoute(auditctx.Lookup(method, template, false), append([]Param(nil), params...))
-}
-
-func standardMethod(m string) bool {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
-		return true
-	}
-	return false
-}
-
 // Routes wraps h, a ServeMux (or any handler that sets Request.Pattern and
 // the path values on the request it is given), so that the route it matched
 // reaches the request's audit record however the request travelled to it:
 // behind middleware that passes on r.WithContext(...), behind
 // http.StripPrefix, as a mux nested in another. When h returns (or panics)
 // Routes reports the matched pattern and each of its wildcards, with their
-// values, as SetRoute does; a redirect that ServeMux makes itself (a
+// values, as route.Set does; a redirect that ServeMux makes itself (a
 // trailing slash added, a path cleaned) reports nothing, as no route's
 // handler ran. Wrap the mux itself, innermost:
 //
@@ -82,30 +42,16 @@ func reportPattern(r *http.Request) {
 }
 
 // muxParams returns the wildcards of a ServeMux pattern with their values.
-func muxParams(info *patternInfo, r *http.Request) []Param {
+func muxParams(info *patternInfo, r *http.Request) []auditctx.Param {
 	if len(info.Wildcards) == 0 {
 		return nil
 	}
-	params := make([]Param, len(info.Wildcards))
+	params := make([]auditctx.Param, len(info.Wildcards))
 	for i, name := range info.Wildcards {
-		params[i] = Param{Name: name, Value: r.PathValue(name)}
+		params[i] = auditctx.Param{Name: name, Value: r.PathValue(name)}
 	}
 	return params
 }
-
-// ParamNames returns the names of a route template's parameters in
-// template order, as ParamName gives them ("/re/{id:[0-9]+}/{rest:.*}"
-// gives id and rest), for adapters of routers that hand the values over in
-// a map.
-func ParamNames(template string) []string {
-	return auditctx.Lookup("", template, false).Wildcards
-}
-
-// ParamName is the kwarg name of a route parameter as a router names it:
-// without a regexp ("id:[0-9]+" gives "id"), a trailing "..." or a leading
-// ':' or '*' ("*filepath" gives "filepath"); a bare "*" (the catch-all of
-// chi and echo) gives "path".
-func ParamName(name string) string { return auditctx.ParamName(name) }
 
 // muxRedirected reports whether the ServeMux that set r.Pattern answered r
 // with a redirect of its own (307) instead of calling the pattern's handler:

@@ -48,7 +48,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/instrument/route"
 )
 
 // Middleware reports the matched route when chi's handler returns (or
@@ -93,7 +93,7 @@ func report(r *http.Request, root chi.Routes, routePath string) {
 		pattern, keys, values = found.RoutePattern(), found.URLParams.Keys, found.URLParams.Values
 	}
 	escaped := r.URL.RawPath != "" // chi routed URL.RawPath: its values are escaped
-	params := make([]instrument.Param, 0, len(keys))
+	params := make([]route.Param, 0, len(keys))
 	for i, k := range keys {
 		if i >= len(values) {
 			break
@@ -109,7 +109,7 @@ func report(r *http.Request, root chi.Routes, routePath string) {
 			// URL.Path): it is never decoded twice.
 			v = unescape(v)
 		}
-		p := instrument.Param{Name: k, Value: v}
+		p := route.Param{Name: k, Value: v}
 		replaced := false
 		for j := range params { // a later (deeper) value wins
 			if params[j].Name == k {
@@ -120,7 +120,7 @@ func report(r *http.Request, root chi.Routes, routePath string) {
 			params = append(params, p)
 		}
 	}
-	instrument.SetRoute(r.Context(), method, pattern, params...)
+	route.Set(r.Context(), method, pattern, params...)
 }
 
 // find returns the routing context of the route root routes the request's

@@ -55,6 +55,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/instrument/route"
 )
 
 var (
@@ -94,17 +95,17 @@ func report(ctx context.Context, c echo.Context) {
 		}
 	}
 	escaped := c.Request().URL.RawPath != "" // echo routed URL.RawPath: its values are escaped
-	params := make([]instrument.Param, 0, len(names))
+	params := make([]route.Param, 0, len(names))
 	for i, n := range names {
 		if i < len(values) {
 			v := values[i]
 			if escaped {
 				v = unescape(v)
 			}
-			params = append(params, instrument.Param{Name: n, Value: v})
+			params = append(params, route.Param{Name: n, Value: v})
 		}
 	}
-	instrument.SetRoute(ctx, c.Request().Method, tpl, params...)
+	route.Set(ctx, c.Request().Method, tpl, params...)
 }
 
 // find returns a new context holding the route echo's router (the one

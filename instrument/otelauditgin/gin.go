@@ -38,7 +38,7 @@ package otelauditgin
 import (
 	"github.com/gin-gonic/gin"
 
-	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/instrument/route"
 )
 
 // Middleware returns the gin middleware: it carries the request's audit
@@ -48,17 +48,17 @@ import (
 func Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
-		instrument.Carry(ctx, c.Set)
+		route.Carry(ctx, c.Set)
 		defer func() {
 			tpl := c.FullPath()
 			if tpl == "" {
 				return // 404, 405
 			}
-			params := make([]instrument.Param, len(c.Params))
+			params := make([]route.Param, len(c.Params))
 			for i, p := range c.Params {
-				params[i] = instrument.Param{Name: p.Key, Value: p.Value}
+				params[i] = route.Param{Name: p.Key, Value: p.Value}
 			}
-			instrument.SetRoute(ctx, c.Request.Method, tpl, params...)
+			route.Set(ctx, c.Request.Method, tpl, params...)
 		}()
 		c.Next()
 	}

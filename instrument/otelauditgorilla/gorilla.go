@@ -44,7 +44,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/instrument/route"
 )
 
 // Middleware reports the matched route when its handler returns (or
@@ -58,43 +58,43 @@ func Middleware(next http.Handler) http.Handler {
 }
 
 func report(r *http.Request) {
-	route := mux.CurrentRoute(r)
-	if route == nil {
+	rt := mux.CurrentRoute(r)
+	if rt == nil {
 		return
 	}
-	tpl, err := route.GetPathTemplate()
+	tpl, err := rt.GetPathTemplate()
 	if err != nil || tpl == "" {
 		return
 	}
 	method := ""
-	if methods, err := route.GetMethods(); err == nil && slices.Contains(methods, r.Method) {
+	if methods, err := rt.GetMethods(); err == nil && slices.Contains(methods, r.Method) {
 		method = r.Method
 	}
 	vars := mux.Vars(r)
-	names := instrument.ParamNames(tpl)
-	escaped := escapedVars(route, r, names, vars)
-	params := make([]instrument.Param, 0, len(names))
+	names := route.ParamNames(tpl)
+	escaped := escapedVars(rt, r, names, vars)
+	params := make([]route.Param, 0, len(names))
 	for _, name := range names {
 		if v, ok := vars[name]; ok {
 			if escaped {
 				v = unescape(v)
 			}
-			params = append(params, instrument.Param{Name: name, Value: v})
+			params = append(params, route.Param{Name: name, Value: v})
 		}
 	}
-	instrument.SetRoute(r.Context(), method, tpl, params...)
+	route.Set(r.Context(), method, tpl, params...)
 }
 
 // escapedVars reports whether vars came from the escaped path (a router
 // with UseEncodedPath): the route's path regexp gives vars from
 // URL.EscapedPath() and not from URL.Path. When the two paths are the same
 // string, so are the values, and nothing needs decoding.
-func escapedVars(route *mux.Route, r *http.Request, names []string, vars map[string]string) bool {
+func escapedVars(rt *mux.Route, r *http.Request, names []string, vars map[string]string) bool {
 	esc := r.URL.EscapedPath()
 	if esc == r.URL.Path || len(names) == 0 {
 		return false
 	}
-	src, err := route.GetPathRegexp()
+	src, err := rt.GetPathRegexp()
 	if err != nil {
 		return false
 	}
