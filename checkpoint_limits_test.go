@@ -16,8 +16,8 @@ import (
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/instrument"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 	"github.com/otelaudit/otelaudit/seal"
 )
 

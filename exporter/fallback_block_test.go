@@ -22,8 +22,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/internal/fulldisk"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // An unwritable makes audit.log unwritable, for real, and writable again.

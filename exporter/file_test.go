@@ -16,9 +16,9 @@ import (
 
 	"github.com/otelaudit/otelaudit/exporter"
 	"github.com/otelaudit/otelaudit/internal/fulldisk"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
 	"github.com/otelaudit/otelaudit/receipt"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // record makes an SDK record the way the SDK does: emitted through a

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // rotationCounter is a Sealer that counts rotations.

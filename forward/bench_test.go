@@ -9,7 +9,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/forward"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // benchRecord returns an SDK record with the 11 attributes of a typical

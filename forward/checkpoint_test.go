@@ -12,8 +12,8 @@ import (
 
 	"github.com/otelaudit/otelaudit/forward"
 	"github.com/otelaudit/otelaudit/internal/metrictest"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // gatedExporter blocks every export until release is closed (or the

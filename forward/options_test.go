@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/otelaudit/otelaudit/forward"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // TestZeroOptions: every option takes zero and negative values as its

@@ -18,7 +18,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/forward"
 	"github.com/otelaudit/otelaudit/internal/metrictest"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // stuckExporter blocks every export until its context ends, like an OTLP

@@ -10,9 +10,9 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/instrument"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
 	"github.com/otelaudit/otelaudit/receipt"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // TestCalls: a call's record holds what CallInfo and the setters gave, by

@@ -11,8 +11,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/otelaudit/otelaudit/instrument"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // TestZeroOptions: an option given zero or a negative number means its

@@ -28,8 +28,8 @@ import (
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/instrument/otelauditgrpc"
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 // The test service, described by hand (no generated code): a unary method

@@ -1,7 +1,25 @@
-// Package sdklogtest provides the in-memory stand-ins for the
-// go.opentelemetry.io/otel/sdk/log Processor and Exporter interfaces that the
-// tests share: a [Recorder] that keeps what it is given, and [Nop], which
-// does nothing.
+// Package sdklogtest provides in-memory stand-ins for the
+// go.opentelemetry.io/otel/sdk/log Processor and Exporter interfaces: a
+// [Recorder] that keeps every record it is given, and [Nop], which does
+// nothing. They are the test doubles otelaudit's own tests use, public so
+// that a third party can test against the same ones: code that emits audit
+// records (a handler behind instrument.NewHandler, an adapter for another
+// router or RPC framework, a Recorder of events) and code that sits in the
+// pipeline (a processor or exporter of a new stage).
+//
+// To see the records a handler's requests give, put a Recorder behind the
+// LoggerProvider the middleware emits to:
+//
+//	rec := &sdklogtest.Recorder{}
+//	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(rec))
+//	h := instrument.NewHandler(mux, instrument.WithLoggerProvider(lp))
+//	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/items/7/", nil))
+//	records := rec.Records() // one per request, attribute keys as package psono names them
+//
+// A Recorder's Hook stands in for a slow or failing destination (return an
+// error, block on a channel), and Wait waits for records a batching
+// processor delivers later. To prove an adapter against audit.log lines
+// themselves, see package instrument/route/routertest.
 package sdklogtest
 
 import (

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	"github.com/otelaudit/otelaudit/internal/sdklogtest"
+	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 
 var (
