@@ -12,7 +12,7 @@ import (
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/instrument"
-	"github.com/otelaudit/otelaudit/internal/routertest"
+	"github.com/otelaudit/otelaudit/instrument/route/routertest"
 	"github.com/otelaudit/otelaudit/sdklogtest"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/instrument/route"
-	"github.com/otelaudit/otelaudit/internal/routertest"
+	"github.com/otelaudit/otelaudit/instrument/route/routertest"
 )
 
 // standardMux serves routertest's standard routes on a ServeMux.

@@ -11,7 +11,7 @@ import (
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/instrument/otelauditchi"
-	"github.com/otelaudit/otelaudit/internal/routertest"
+	"github.com/otelaudit/otelaudit/instrument/route/routertest"
 )
 
 func standardRouter(r chi.Router) {

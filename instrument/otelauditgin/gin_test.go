@@ -9,7 +9,7 @@ import (
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/instrument/otelauditgin"
-	"github.com/otelaudit/otelaudit/internal/routertest"
+	"github.com/otelaudit/otelaudit/instrument/route/routertest"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }

@@ -10,7 +10,7 @@ import (
 	"github.com/otelaudit/otelaudit"
 	"github.com/otelaudit/otelaudit/instrument"
 	"github.com/otelaudit/otelaudit/instrument/otelauditgorilla"
-	"github.com/otelaudit/otelaudit/internal/routertest"
+	"github.com/otelaudit/otelaudit/instrument/route/routertest"
 )
 
 func standardRouter(r *mux.Router) {

@@ -1,7 +1,32 @@
-// Package routertest runs one table of requests through a router wired with
-// its otelaudit adapter behind a real Auditor writing a real audit.log, and
-// checks each request's line: the status the client got, the event, the
-// kwargs and the user. The adapter modules' tests and the core's share it.
+// Package routertest is the conformance kit for router adapters: one table
+// of requests served through a router wired with its otelaudit adapter,
+// behind a real Auditor writing a real audit.log, checking each request's
+// line: the status the client got, the event, the kwargs and the user. The
+// adapters of chi, gorilla/mux, gin and echo and the core's ServeMux wiring
+// all pass the same table; an adapter for another router proves itself the
+// same way.
+//
+// To prove an adapter (one that reports its router's route with package
+// instrument/route), register the routes Standard lists on the router, with
+// the handlers it describes, wire the router behind the adapter and
+// Auditor.Handler, and run the table:
+//
+//	func TestAdapter(t *testing.T) {
+//		routertest.Run(t, func(a *otelaudit.Auditor) http.Handler {
+//			r := myrouter.New()
+//			r.Use(myadapter.Middleware)
+//			standardRoutes(r) // GET /items/{id}/, DELETE /items/{id}/, GET /secret/, ...
+//			return a.Handler(r)
+//		}, routertest.Standard("GET_FILES_PATH_SUCCESS", "path", "a/b.txt"))
+//	}
+//
+// Standard's arguments name the router's catch-all parameter and the event
+// it gives. AuthBeforeRouting adds the requests an authentication in front
+// of routing (Deny) refuses, whose lines must still name their route; a
+// wiring that cannot know that route says why with Unrouted. A router's own
+// cases (mounted sub-routers, its 404 and 405) are Cases appended to the
+// table. The adapters' tests (instrument/otelauditchi and the others) are
+// complete examples.
 package routertest
 
 import (
