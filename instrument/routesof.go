@@ -2,7 +2,8 @@ package instrument
 
 import (
 	"net/http"
-	"sync"
+
+	"github.com/otelaudit/otelaudit/instrument/internal/auditctx"
 )
 
 // RoutesOf wraps h, the handlers in front of mux (authentication, rate
@@ -18,9 +19,8 @@ import (
 // A request mux would answer with 404, 405 or a redirect of its own gets no
 // route.
 func RoutesOf(mux *http.ServeMux, h http.Handler) http.Handler {
-	var single sync.Map // pattern -> *http.ServeMux holding only that pattern
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer resolvePattern(mux, &single, r)
+		defer resolvePattern(mux, r)
 		h.ServeHTTP(w, r)
 	})
 }
@@ -28,8 +28,9 @@ func RoutesOf(mux *http.ServeMux, h http.Handler) http.Handler {
 // resolvePattern reports the route mux has for r, when none was reported.
 // ServeMux gives no wildcard values without serving, so a mux holding only
 // the matched pattern serves the request to a handler that does nothing:
-// its values are exactly ServeMux's (decoded).
-func resolvePattern(mux *http.ServeMux, single *sync.Map, r *http.Request) {
+// its values are exactly ServeMux's (decoded). That mux is the route's in
+// the one route cache (auditctx.RouteInfo.Mux).
+func resolvePattern(mux *http.ServeMux, r *http.Request) {
 	rec := fromContext(r.Context())
 	if rec == nil || rec.HasRoute() {
 		return
@@ -38,14 +39,8 @@ func resolvePattern(mux *http.ServeMux, single *sync.Map, r *http.Request) {
 	if pattern == "" {
 		return
 	}
-	m, ok := single.Load(pattern)
-	if !ok {
-		one := http.NewServeMux()
-		one.HandleFunc(pattern, func(http.ResponseWriter, *http.Request) {})
-		m, _ = single.LoadOrStore(pattern, one)
-	}
 	r2 := r.WithContext(r.Context()) // ServeMux sets Pattern and the path values on what it serves
-	m.(*http.ServeMux).ServeHTTP(discardWriter{}, r2)
+	auditctx.Lookup("", pattern, true).Mux().ServeHTTP(discardWriter{}, r2)
 	reportPattern(r2)
 }
 

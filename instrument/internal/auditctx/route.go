@@ -1,6 +1,7 @@
 package auditctx
 
 import (
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,23 @@ type RouteInfo struct {
 	KwargKeys map[string]attribute.Key // parameter name -> kwarg attribute
 	Event     string                   // without the outcome suffix
 	Route     string                   // the http.route attribute
+
+	once sync.Once
+	mux  *http.ServeMux // see Mux
+}
+
+// Mux returns a ServeMux holding only the route, a ServeMux pattern Lookup
+// was given with mux set, with a handler that does nothing: serving a
+// request to it sets the request's Pattern and path values as the ServeMux
+// the pattern was registered with does. It is built once per route the
+// cache holds, so the route cache is the only one, bounded at maxTemplates.
+func (i *RouteInfo) Mux() *http.ServeMux {
+	i.once.Do(func() {
+		m := http.NewServeMux()
+		m.HandleFunc(i.Route, func(http.ResponseWriter, *http.Request) {})
+		i.mux = m
+	})
+	return i.mux
 }
 
 // ParsePattern reads the wildcard names and the default event from a

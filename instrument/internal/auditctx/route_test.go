@@ -2,6 +2,7 @@ package auditctx
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -35,6 +36,7 @@ func TestParsePattern(t *testing.T) {
 // TestRouteCacheBounded: the one route cache stops growing at maxTemplates;
 // a route past it is derived anew, with the same result.
 func TestRouteCacheBounded(t *testing.T) {
+	t.Cleanup(func() { templates.Clear(); templateCount.Store(0) })
 	for i := 0; i < maxTemplates+100; i++ {
 		Lookup("GET", fmt.Sprintf("/bounded/%d/{id}", i), false)
 	}
@@ -44,5 +46,20 @@ func TestRouteCacheBounded(t *testing.T) {
 	info := Lookup("GET", "/bounded/past/{id}", false)
 	if info.Event != "GET_BOUNDED_PAST_ID" || len(info.Wildcards) != 1 {
 		t.Fatalf("a route past the bound: %+v", info)
+	}
+}
+
+// TestRouteMux: the single-pattern ServeMux of a route is built once, in
+// the one route cache, and sets the pattern and path values as the
+// pattern's own mux does.
+func TestRouteMux(t *testing.T) {
+	info := Lookup("", "GET /mux/{id}/{rest...}", true)
+	if Lookup("", "GET /mux/{id}/{rest...}", true).Mux() != info.Mux() {
+		t.Fatal("a route's mux was built twice")
+	}
+	r := httptest.NewRequest("GET", "/mux/a%20b/c/d", nil)
+	info.Mux().ServeHTTP(httptest.NewRecorder(), r)
+	if r.Pattern != "GET /mux/{id}/{rest...}" || r.PathValue("id") != "a b" || r.PathValue("rest") != "c/d" {
+		t.Errorf("pattern %q id %q rest %q", r.Pattern, r.PathValue("id"), r.PathValue("rest"))
 	}
 }
