@@ -96,7 +96,7 @@ func ParamNames(template string) []string {
 // ScopeKey is the string key under which a framework whose context looks
 // up only string keys carries the request's audit record (gin's c.Keys; see
 // Carry). Only values package instrument made are ever used from it.
-const ScopeKey = auditctx.ScopeKey
+const ScopeKey = "github.com/otelaudit/otelaudit/instrument.record" // equal to auditctx.ScopeKey: TestSetAndCarry
 
 // Carry hands the audit record of ctx to set under ScopeKey, for a
 // framework whose own context looks up only string keys: the gin adapter
