@@ -19,6 +19,7 @@ import (
 	"github.com/otelaudit/otelaudit/internal/seed"
 	"github.com/otelaudit/otelaudit/internal/vlogstest"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/spool"
 )
 
 // These tests run the demo server in-process with OTLP forwarding configured
@@ -113,7 +114,8 @@ func recordAttrs(r collectortest.LogRecord) map[string]string {
 	m := map[string]string{"event_name": r.EventName}
 	for k, v := range r.Attributes {
 		switch k {
-		case string(psono.Route):
+		case string(psono.Route), string(spool.RecordUID), string(spool.Origin), string(spool.SpoolSeq):
+			// The route, and what the spool adds for delivery: not the line's.
 		case "event.name":
 			if v != r.EventName {
 				m[k] = fmt.Sprint(v) // a difference the comparison reports
@@ -261,7 +263,9 @@ func TestForwardCollectorOutage(t *testing.T) {
 	c := collectortest.Start(t, collectorConfig(t, "otlp-to-backend.yaml"),
 		collectortest.WithExporters("logs", "file"))
 	forwardTo(t, c, "http/protobuf")
-	base, logPath, stop := demotest.Start(t, run, "", "-forward-shutdown-timeout", "1s")
+	// The in-memory queue, whose losses are counted; the spool, which keeps
+	// what it could not deliver, has its own outage test (TestSpoolOutageKill).
+	base, logPath, stop := demotest.Start(t, run, "LOGGING_AUDIT_FORWARD_QUEUE: memory\n", "-forward-shutdown-timeout", "1s")
 	cl := &demotest.Client{T: t, Base: base}
 
 	const perPhase = 40

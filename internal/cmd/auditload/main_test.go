@@ -12,7 +12,7 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the demo server")
 	}
-	t.Chdir("../..") // auditload builds ./examples/server from the module root
+	t.Chdir("../../..") // auditload builds ./examples/server from the module root
 	var out bytes.Buffer
 	err := run([]string{"-clients", "2", "-rounds", "2", "-duration", "200ms", "-warmup", "100ms"}, &out)
 	if err != nil {
