@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -192,57 +191,23 @@ func (cs *Calls) emit(ctx context.Context, rec *record, info CallInfo, refused b
 	max := cs.cfg.maxValueLength
 
 	attrs := make([]attribute.KeyValue, 0, 10+len(rec.Params)+len(rec.Kwargs)+len(info.Attributes))
-	attrs = append(attrs, attribute.String(string(psono.Logger.Attr), clip(logger, max)))
+	attrs = append(attrs, psono.Logger.String(clip(logger, max)))
 	if ip := cs.clientIP(info); ip != "" { // a call without a peer: user_ip=None
-		attrs = append(attrs, attribute.String(string(psono.UserIP.Attr), clip(ip, max)))
+		attrs = append(attrs, psono.UserIP.String(clip(ip, max)))
 	}
 	attrs = append(attrs,
-		attribute.String(string(psono.ReqMethod.Attr), clip(info.Method, max)),
-		attribute.String(string(psono.ReqURL.Attr), clip(info.Path, max)),
-		attribute.Bool(string(psono.Success.Attr), success),
-		attribute.String(string(psono.Hostname.Attr), cs.host),
-		attribute.Int(string(psono.Status.Attr), status),
+		psono.ReqMethod.String(clip(info.Method, max)),
+		psono.ReqURL.String(clip(info.Path, max)),
+		psono.Success.Bool(success),
+		psono.Hostname.String(cs.host),
+		psono.Status.Int(status),
 	)
-	if rec.User != "" || rec.UserID != "" {
-		attrs = append(attrs,
-			attribute.String(string(psono.User.Attr), clip(rec.User, max)),
-			attribute.String(string(psono.UserID.Attr), clip(rec.UserID, max)))
-	}
-	// Each kwarg key once, a later one replacing an earlier one, as for a
-	// request (see emit).
-	kwargs := len(attrs)
-	route := rec.Route // set by route.Set, which a call needs not
-	for _, p := range rec.Params {
-		key, ok := attribute.Key(""), false
-		if route != nil {
-			key, ok = route.KwargKeys[p.Name]
-		}
-		if !ok {
-			key = psono.KwargAttr(psono.KwargName(p.Name))
-		}
-		attrs = setAttr(attrs, kwargs, key, clip(p.Value, max))
-	}
-	for _, k := range rec.Kwargs {
-		key, ok := attribute.Key(""), false
-		if route != nil {
-			key, ok = route.KwargKeys[k.Name]
-		}
-		if !ok {
-			key = psono.KwargAttr(k.Name)
-		}
-		attrs = setAttr(attrs, kwargs, key, clip(k.Value, max))
-	}
+	attrs = appendUser(attrs, rec, max)
+	// The route's parameters (route.Set, which a call needs not) and the
+	// kwargs, each key once, as for a request.
+	attrs = appendParamsAndKwargs(attrs, len(attrs), rec, rec.Route, max)
 	attrs = append(attrs, info.Attributes...)
-
-	var lr log.Record
-	now := time.Now()
-	lr.SetTimestamp(now)
-	lr.SetObservedTimestamp(now)
-	lr.SetSeverity(sev)
-	lr.SetSeverityText(sevText)
-	lr.SetEventName(clip(event, max))
-	lr.AddAttributes(attrs...)
-	cs.logger.Emit(ctx, lr)
+	emitRecord(ctx, cs.logger, sev, sevText, event, max, attrs)
 	return true
 }
 

@@ -26,7 +26,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -220,50 +219,18 @@ func (a *auditHandler) emit(ctx context.Context, r *http.Request, rec *record, s
 		psono.Hostname.String(a.host),
 		psono.Status.Int(status),
 	)
-	if rec.User != "" || rec.UserID != "" {
-		attrs = append(attrs,
-			psono.User.String(clip(rec.User, max)),
-			psono.UserID.String(clip(rec.UserID, max)))
-	}
-	// Each kwarg key appears once (the LoggerProvider of otelaudit.New
-	// does not de-duplicate keys): a handler's kwarg replaces the route
-	// wildcard or the earlier kwarg of the same key.
+	attrs = appendUser(attrs, rec, max)
 	kwargs := len(attrs)
 	if direct {
 		for _, name := range info.Wildcards {
 			attrs = setAttr(attrs, kwargs, info.KwargKeys[name], clip(r.PathValue(name), max))
 		}
 	}
-	for _, p := range rec.Params {
-		key, ok := info.KwargKeys[p.Name]
-		if !ok {
-			key = psono.KwargAttr(psono.KwargName(p.Name))
-		}
-		attrs = setAttr(attrs, kwargs, key, clip(p.Value, max))
-	}
-	for _, k := range rec.Kwargs {
-		key, ok := attribute.Key(""), false
-		if info != nil {
-			key, ok = info.KwargKeys[k.Name]
-		}
-		if !ok {
-			key = psono.KwargAttr(k.Name)
-		}
-		attrs = setAttr(attrs, kwargs, key, clip(k.Value, max))
-	}
+	attrs = appendParamsAndKwargs(attrs, kwargs, rec, info, max)
 	if info != nil {
-		attrs = append(attrs, attribute.String(string(psono.Route), clip(info.Route, max)))
+		attrs = append(attrs, psono.Route.String(clip(info.Route, max)))
 	}
-
-	var lr log.Record
-	now := time.Now()
-	lr.SetTimestamp(now)
-	lr.SetObservedTimestamp(now)
-	lr.SetSeverity(sev)
-	lr.SetSeverityText(sevText)
-	lr.SetEventName(clip(event, max))
-	lr.AddAttributes(attrs...)
-	a.logger.Emit(ctx, lr)
+	emitRecord(ctx, a.logger, sev, sevText, event, max, attrs)
 }
 
 // setAttr sets key to the string v in attrs: in place when attrs[from:]
