@@ -240,3 +240,39 @@ func TestBlockedErrorLog(t *testing.T) {
 		t.Fatal("a blocked error log held the sealer up")
 	}
 }
+
+// TestLiveTailBeforeFirstCheckpoint: while the service runs and has signed
+// only its start checkpoint (a first start, or a new file after a
+// rotation), the lines it wrote are the live tail, not lines no checkpoint
+// covers.
+func TestLiveTailBeforeFirstCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, pubPath := newKey(t, t.TempDir())
+	v, _ := LoadVerifier(pubPath)
+	path := filepath.Join(dir, "audit.log")
+	sv := startService(t, keyPath, path, WithEvery(0))
+	sv.write(3)
+	rep, err := Verify([]string{path}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 0 || len(rep.Tail) != 1 || rep.Files[0].Tail != 3 {
+		t.Fatalf("first start: problems %v, tail %q, files %+v; want 3 lines of live tail", rep.Problems, rep.Tail, rep.Files)
+	}
+	sv.write(2)
+	sv.s.Checkpoint("test")
+	os.Rename(path, path+".1")
+	sv.reopen()
+	sv.write(4)
+	rep, err = Verify([]string{path, path + ".1"}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 0 || len(rep.Tail) != 1 || !strings.Contains(rep.Tail[0], "lines 1 to 4") {
+		t.Fatalf("after a rotation: problems %v, tail %q, files %+v; want the new file's 4 lines as live tail", rep.Problems, rep.Tail, rep.Files)
+	}
+	sv.close()
+	if rep, err = Verify([]string{path, path + ".1"}, v); err != nil || !rep.OK() {
+		t.Fatalf("after the close: %v %v %q", err, rep.Problems, rep.Tail)
+	}
+}

@@ -224,6 +224,7 @@ func VerifyWith(paths []string, o VerifyOptions, keys ...note.Verifier) (*Report
 	var lastTree int64
 	if n := len(trees); n > 0 {
 		lastTree = trees[n-1].num
+		matchActive(match, logs, hashes, trees[n-1])
 	}
 	for i, t := range match {
 		if t != nil {
@@ -542,6 +543,42 @@ func matchFiles(files [][]tlog.Hash, trees []*treeInfo) []*treeInfo {
 		}
 	}
 	return match
+}
+
+// matchActive gives the chain's last file, when no given file matched it by
+// content because none of its lines is sealed yet (the service started it,
+// and has signed no checkpoint since: a new file after a rotation, or a
+// first start), the given file that holds its live tail: the one at the
+// path its checkpoints name, else the only given file no tree matched.
+func matchActive(match []*treeInfo, logs []string, hashes [][]tlog.Hash, t *treeInfo) {
+	lastCP := t.cps[len(t.cps)-1]
+	if t.maxSize != 0 || lastCP.Reason == "close" || lastCP.Reason == "rotate" {
+		return
+	}
+	for _, m := range match {
+		if m == t {
+			return
+		}
+	}
+	want, _ := filepath.Abs(lastCP.File)
+	only := -1
+	for i := range logs {
+		if match[i] != nil || len(hashes[i]) == 0 {
+			continue
+		}
+		if abs, err := filepath.Abs(logs[i]); err == nil && abs == want {
+			match[i] = t
+			return
+		}
+		if only == -1 {
+			only = i
+		} else {
+			only = -2
+		}
+	}
+	if only >= 0 {
+		match[only] = t
+	}
 }
 
 // checkFile proves the lines of one file with its tree's checkpoints, or
