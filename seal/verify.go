@@ -172,7 +172,9 @@ func VerifyWith(paths []string, o VerifyOptions, keys ...note.Verifier) (*Report
 			}
 		}
 	}
-	rep := &Report{Log: o.Log}
+	// Empty lists, not nil: -json prints [] rather than null.
+	rep := &Report{Log: o.Log, Problems: []Problem{}, Tail: []string{}, Adopted: []string{},
+		Unchecked: []string{}, Notes: []string{}}
 	if rep.Log == "" {
 		switch {
 		case beside != "":
