@@ -11,11 +11,12 @@ type batch struct {
 	n    int // records
 	done bool
 	err  error
-	segs []segment // with a sealer: where the written lines went
+	segs []segment // where the written lines went
 	seg0 [1]segment
 }
 
-// position is where a record's line went in the sealed file.
+// position is where a record's line went: the file's number in the chain
+// (the sealer's tree with a sealer) and the line's index in it.
 type position struct {
 	tree, index int64
 	ok          bool
@@ -27,8 +28,8 @@ const maxPending = 16 * bufferedFlushSize
 
 // commit writes lines (n records) with the configured durability: with
 // Write and Sync it returns once they are written (and synced), with
-// Buffered once they are queued. With a sealer, and a durability that
-// waits for the write, pos is where the first line went.
+// Buffered once they are queued. With a durability that waits for the
+// write, pos is where the first line went.
 func (f *File) commit(lines []byte, n int) (pos position, err error) {
 	f.mu.Lock()
 	for f.durability == Buffered && f.writing && len(f.pending) >= maxPending {
@@ -81,9 +82,7 @@ func (f *File) commit(lines []byte, n int) (pos position, err error) {
 		f.flushLocked()
 	}
 	err = b.err
-	if f.sealer != nil {
-		pos.tree, pos.index, pos.ok = b.position(k)
-	}
+	pos.tree, pos.index, pos.ok = b.position(k)
 	f.mu.Unlock()
 	if err != nil {
 		// Its line is in the fallback when the caller returns (unless the

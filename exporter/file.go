@@ -69,6 +69,10 @@ type File struct {
 	errorLog   func(error) // hands a report to errs, never waits
 	sealer     Sealer      // nil unless WithSealer
 	segs       []segment   // where the current write's lines went; the writer's
+	chain      string      // the chain file, without a sealer (see ChainPath)
+	fileNo     int64       // the open file's number in the chain, without a sealer
+	lines      int64       // the lines of the open file, without a sealer
+	fileKey    string      // the open file's identity in the chain file, without a sealer
 
 	// The fallback writer and the error log are given what they get by
 	// outlets, goroutines of their own, so that neither can block a
@@ -136,6 +140,9 @@ func NewFile(path string, opts ...FileOption) (*File, error) {
 	f.newOutlets(c.fallback, c.errorLog)
 	f.lost = report.New(f.errorLog, "audit record(s) could not be written to "+path, c.reportInterval)
 	f.sealer = c.sealer
+	if f.sealer == nil {
+		f.chain = ChainPath(path)
+	}
 	f.cond.L = &f.mu
 	if err := checkPermissions(path); err != nil {
 		if c.strictPerms {
@@ -202,9 +209,12 @@ func (f *File) open() error {
 		gone = gone || f.h.deleted()
 		_ = f.closeFile()
 	}
+	first := !f.opened
 	other := f.opened && another(f.id, gone, id)
 	f.f, f.id, f.h, f.opened, f.gone = file, id, handleOf(file), true, false
-	if torn, known := endsInsideLine(f.path, id); known {
+	if f.sealer == nil {
+		f.number(id, fi, other, first) // counts the lines, and marks a torn file
+	} else if torn, known := endsInsideLine(f.path, id); known {
 		f.torn, f.tornID = torn, id
 	}
 	f.watch.start(f.path)
@@ -274,7 +284,10 @@ func (f *File) current() error {
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // OnEmit writes r as one line with the configured durability and records the
-// outcome in the Receipt of ctx, if any. A record that could not be written
+// outcome in the Receipt of ctx, if any. With Write and Sync durability it
+// adds the position of the line to r once it is written (psono.LogTree and
+// psono.LogIndex; see ChainPath, and WithSealer), so that a processor after
+// File (the forwarder) sees it. A record that could not be written
 // is counted and reported (see File); OnEmit then returns nil all the same,
 // so that the SDK does not report every lost record once more. A checkpoint
 // record of the sealer (psono.IsCheckpoint) is not written.
@@ -440,6 +453,7 @@ func (f *File) shutdownLocked() error {
 	f.closed = true // no record joins pending from here on
 	err := f.flushLocked()
 	f.idle()
+	f.recordClose()
 	if cerr := f.closeFile(); err == nil {
 		err = cerr
 	}

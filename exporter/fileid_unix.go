@@ -4,6 +4,7 @@ package exporter
 
 import (
 	"os"
+	"strconv"
 	"syscall"
 )
 
@@ -61,4 +62,13 @@ func (h handle) deleted() bool {
 		return err == syscall.ESTALE
 	}
 	return st.Nlink == 0
+}
+
+// keyOf returns the identity of fi as the chain file records it.
+func keyOf(fi os.FileInfo) string {
+	id := idOf(fi)
+	if id == (fileID{}) {
+		return ""
+	}
+	return strconv.FormatUint(id.dev, 10) + ":" + strconv.FormatUint(id.ino, 10)
 }

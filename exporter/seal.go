@@ -30,11 +30,12 @@ type Sealer interface {
 }
 
 // WithSealer has File tell s about every line it writes (see Sealer), and
-// add to each record given to OnEmit, once its line is written, the line's
-// position: psono.LogTree and psono.LogIndex. A processor after File (the
-// forwarding queue behind processor.Fanout) then sees them. With Buffered
-// durability OnEmit returns before the line is written, so the records
-// carry no position. s is closed by Shutdown; its errors go to the error
+// number the positions File adds to each record given to OnEmit, once its
+// line is written (psono.LogTree and psono.LogIndex), as s does: the tree and
+// the leaf index (without a sealer File numbers them itself, see ChainPath;
+// no chain file is written). A processor after File (the forwarding queue
+// behind processor.Fanout) then sees them. With Buffered durability OnEmit
+// returns before the line is written, so the records carry no position. s is closed by Shutdown; its errors go to the error
 // log (see WithErrorLog).
 func WithSealer(s Sealer) FileOption {
 	return func(c *fileConfig) { c.sealer = s }
@@ -59,24 +60,36 @@ func (b *batch) position(k int) (tree, index int64, ok bool) {
 	return 0, 0, false
 }
 
-// seal tells the sealer about lines, whole lines written to the file, and
-// remembers where they went for the records of the batch; written counts
-// the lines of the batch before them. The caller is the writer.
-func (f *File) seal(lines []byte, written int) int {
+// place remembers where lines, whole lines written to the file, went for the
+// records of the batch, and with a sealer tells it about them; written
+// counts the lines of the batch before them. Without a sealer they are the
+// next lines of the open file's count (see ChainPath). The caller is the
+// writer.
+func (f *File) place(lines []byte, written int) int {
 	if len(lines) == 0 {
 		return written
 	}
 	n := bytes.Count(lines, []byte{'\n'})
-	tree, first := f.sealer.Append(lines)
+	var tree, first int64
+	if f.sealer != nil {
+		tree, first = f.sealer.Append(lines)
+	} else {
+		tree, first = f.fileNo, f.lines
+		f.lines += int64(n)
+	}
 	f.segs = append(f.segs, segment{line: written, n: n, tree: tree, first: first})
 	return written + n
 }
 
-// sealFragment tells the sealer about the start of a line that a failed write
-// left in the file and that could not be cut off: it stays a line of the
-// file (the next write to the file begins with a newline, or the file ends
-// there), which verification must find among the sealed ones.
-func (f *File) sealFragment(frag []byte) {
+// placeFragment counts the start of a line that a failed write left in the
+// file and that could not be cut off: it stays a line of the file (the next
+// write to the file begins with a newline, or the file ends there). A sealer
+// is told, since verification must find it among the sealed lines.
+func (f *File) placeFragment(frag []byte) {
+	if f.sealer == nil {
+		f.lines++
+		return
+	}
 	line := make([]byte, len(frag)+1)
 	copy(line, frag)
 	line[len(frag)] = '\n'

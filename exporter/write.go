@@ -19,13 +19,13 @@ import (
 // cut fails too, the file is marked torn and its next write begins with a
 // newline.
 //
-// With a sealer, the lines written are appended to it after each attempt,
-// before a retry may open another file; a part of a line that could not be
-// cut off is appended as a line of its own.
+// The lines written are placed after each attempt (see place), before a
+// retry may open another file: with a sealer they are appended to it; a part
+// of a line that could not be cut off counts as a line of its own.
 func (f *File) write(b []byte, sync bool) (int, error) {
 	var err error
 	off := 0   // b[:off] is written
-	lines := 0 // lines of b[:off], with a sealer
+	lines := 0 // lines of b[:off]
 	for attempt := 0; attempt < 2 && off < len(b); attempt++ {
 		if attempt > 0 {
 			err = f.open() // in place of the file open now
@@ -53,15 +53,13 @@ func (f *File) write(b []byte, sync bool) (int, error) {
 		if err != nil {
 			start := bytes.LastIndexByte(b[:off], '\n') + 1
 			torn := f.cutPartial(int64(off - start))
-			if f.sealer != nil {
-				lines = f.seal(b[from:start], lines)
-				if torn {
-					f.sealFragment(b[start:off])
-				}
+			lines = f.place(b[from:start], lines)
+			if torn {
+				f.placeFragment(b[start:off])
 			}
 			off = start
-		} else if f.sealer != nil {
-			lines = f.seal(b[from:off], lines)
+		} else {
+			lines = f.place(b[from:off], lines)
 		}
 	}
 	if err == nil && sync {
