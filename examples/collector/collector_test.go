@@ -28,7 +28,7 @@ import (
 )
 
 // The example configurations under test.
-var configs = []string{"otlp-to-backend.yaml", "gateway-filter.yaml", "filelog-psono.yaml"}
+var configs = []string{"otlp-to-backend.yaml", "gateway-filter.yaml", "filelog-psono.yaml", "ocsf-to-victorialogs.yaml"}
 
 func skipShort(t *testing.T) {
 	t.Helper()
