@@ -219,3 +219,8 @@ func (f *File) recordClose() {
 		f.errorLog(fmt.Errorf("otelaudit: positions: chain file: %w", err))
 	}
 }
+
+// FileKey returns the identity of the file fi describes as the chain file
+// records it ("device:inode"), or "" where files have no inode numbers: a
+// reader of audit.chain (otelaudit gaps) finds the number of a file by it.
+func FileKey(fi os.FileInfo) string { return keyOf(fi) }

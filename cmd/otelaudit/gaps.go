@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-const gapsUsage = `usage: otelaudit gaps [-json] SOURCE...
+const gapsUsage = `usage: otelaudit gaps [-json] [-logs FILE]... [-origin NAME] SOURCE...
 
 Reads what a backend holds of the forwarded audit records and says, per
 origin (the stream: host and audit.log's folder, or LOGGING_AUDIT_SEAL_LOG_NAME),
@@ -32,8 +32,19 @@ AUDIT_RECORDS_DROPPED record names (the spool dropped them for its disk
 budget) are holes too, marked as announced. Records without a position are
 counted, not placed.
 
-Exit status: 0 no hole; 1 a hole in some origin; 2 usage errors and
-sources that cannot be read.
+With -logs, the host's files of one origin are read too (plain or gzip;
+-logs is repeatable, and takes a glob pattern: -logs 'audit.log*'), and
+every line of them whose position never arrived is named: the file number
+and line index, and the line. A file's number comes from the chain file
+beside it (audit.chain, written without sealing: the number of each file
+by its device and inode), or from FILE=NUMBER; a file neither places counts
+down from the next newer one given (files ordered by modification time),
+the newest from the highest file number that arrived. The origin is -origin,
+or the default log name of the newest file's path, or the only origin that
+arrived.
+
+Exit status: 0 no hole; 1 a hole in some origin, or a host line that never
+arrived; 2 usage errors and sources that cannot be read.
 `
 
 // The attribute keys gaps reads; equal to those of packages psono and
@@ -60,13 +71,14 @@ type gapRecord struct {
 
 // gapsOrigin is what arrived of one origin.
 type gapsOrigin struct {
-	Origin     string     `json:"origin"`
-	Records    int        `json:"records"`
-	Unplaced   int        `json:"unplaced"`
-	Trees      []gapsTree `json:"trees"`
-	Holes      int64      `json:"holes"`
-	Duplicates int        `json:"duplicates"`
-	Announced  []string   `json:"announced_drops,omitempty"`
+	Origin     string      `json:"origin"`
+	Records    int         `json:"records"`
+	Unplaced   int         `json:"unplaced"`
+	Trees      []gapsTree  `json:"trees"`
+	Holes      int64       `json:"holes"`
+	Duplicates int         `json:"duplicates"`
+	Announced  []string    `json:"announced_drops,omitempty"`
+	HostFiles  []*hostFile `json:"host_files,omitempty"`
 	seen       map[int64]map[int64]int
 	uids       map[int64]map[int64]map[string]bool
 	sizes      map[int64]int64
@@ -84,6 +96,9 @@ type gapsTree struct {
 func runGaps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("gaps", gapsUsage, stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per origin")
+	var logs logList
+	fs.Var(&logs, "logs", "a file (or glob pattern) of the host's audit log, FILE=NUMBER to give its file number; repeatable")
+	originName := fs.String("origin", "", "the origin of the -logs files")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -97,6 +112,23 @@ func runGaps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	var hostFiles []*hostFile
+	hostOrigin := ""
+	if len(logs) > 0 {
+		var err error
+		if hostFiles, err = expandLogs(logs); err != nil {
+			fmt.Fprintf(stderr, "otelaudit gaps: -logs: %v\n", err)
+			return exitUsage
+		}
+		if hostOrigin, err = chooseOrigin(*originName, hostFiles, origins); err != nil {
+			fmt.Fprintf(stderr, "otelaudit gaps: -logs: %v\n", err)
+			return exitUsage
+		}
+		if origins[hostOrigin] == nil { // nothing of it arrived
+			addGap(origins, gapRecord{origin: hostOrigin, tree: -1, index: -1, size: -1})
+			origins[hostOrigin].Records, origins[hostOrigin].Unplaced = 0, 0
+		}
+	}
 	names := make([]string, 0, len(origins))
 	for n := range origins {
 		names = append(names, n)
@@ -108,6 +140,18 @@ func runGaps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.finish()
 		if o.Holes > 0 {
 			code = exitFailed
+		}
+		var hostOut strings.Builder
+		if n == hostOrigin {
+			missing, err := checkHostFiles(&hostOut, hostFiles, o, *asJSON)
+			if err != nil {
+				fmt.Fprintf(stderr, "otelaudit gaps: -logs: %v\n", err)
+				return exitUsage
+			}
+			if missing {
+				code = exitFailed
+			}
+			o.HostFiles = hostFiles
 		}
 		if *asJSON {
 			b, _ := json.Marshal(o)
@@ -129,6 +173,7 @@ func runGaps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(o.Announced) > 0 {
 			fmt.Fprintf(stdout, "  dropped by the spool (announced): %s\n", strings.Join(o.Announced, ","))
 		}
+		io.WriteString(stdout, hostOut.String())
 	}
 	return code
 }
