@@ -160,6 +160,7 @@ type expected struct {
 	event     string
 	severity  string // INFO or WARN
 	attrs     map[string]any
+	body      any // the line for filelog-psono.yaml, nil for OTLP records
 }
 
 // psonoAttrKeys is the fixed part of the mapping.
@@ -181,7 +182,7 @@ func (l psonoLine) expect(t *testing.T) expected {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := expected{timestamp: ts, severity: "WARN", attrs: map[string]any{}}
+	e := expected{timestamp: ts, severity: "WARN", attrs: map[string]any{}, body: l.encode()}
 	for _, p := range l.pairs {
 		v := strings.ToValidUTF8(p.value, "\uFFFD")
 		switch {
@@ -315,8 +316,8 @@ func checkRecord(t *testing.T, i int, got collectortest.LogRecord, want expected
 	if got.SeverityNumber != wantNum {
 		t.Errorf("record %d (%s): severity number %d, want %d", i, want.event, got.SeverityNumber, wantNum)
 	}
-	if got.Body != nil {
-		t.Errorf("record %d (%s): body %#v, want none", i, want.event, got.Body)
+	if !reflect.DeepEqual(got.Body, want.body) {
+		t.Errorf("record %d (%s): body %#v, want %#v", i, want.event, got.Body, want.body)
 	}
 	if !reflect.DeepEqual(got.Attributes, want.attrs) {
 		t.Errorf("record %d (%s): attributes differ:\n%s", i, want.event, diffAttrs(got.Attributes, want.attrs))

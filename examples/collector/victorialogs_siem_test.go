@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +123,31 @@ func TestOCSFToVictoriaLogs(t *testing.T) {
 	// finds every record, whatever the OCSF body holds.
 	if rows := vl.Query(t, `_stream:{service.name="psono-siem"}`); len(rows) != len(lines) {
 		t.Errorf("_stream:{service.name=\"psono-siem\"}: %d rows, want %d", len(rows), len(lines))
+	}
+
+	// The README's count per user and address.
+	failures := map[string]int{}
+	for _, line := range lines {
+		ev := lineField(t, line, "event")
+		if (strings.HasPrefix(ev, "LOGIN_") || strings.HasPrefix(ev, "LOGOUT_")) && lineField(t, line, "success") == "False" {
+			user := lineField(t, line, "user")
+			if user == "" {
+				user = "anonymous"
+			}
+			failures[user+" "+lineField(t, line, "user_ip")]++
+		}
+	}
+	stats := vl.Query(t, failedLoginsQuery+` | stats by (user.name, src_endpoint.ip) count() failures`)
+	got := map[string]int{}
+	for _, row := range stats {
+		n, err := strconv.Atoi(row["failures"])
+		if err != nil {
+			t.Fatalf("stats row %v: %v", row, err)
+		}
+		got[row["user.name"]+" "+row["src_endpoint.ip"]] = n
+	}
+	if !reflect.DeepEqual(got, failures) {
+		t.Errorf("failed logins per user and address: %v, want %v", got, failures)
 	}
 
 	for _, q := range []struct {
