@@ -114,8 +114,10 @@ func recordAttrs(r collectortest.LogRecord) map[string]string {
 	m := map[string]string{"event_name": r.EventName}
 	for k, v := range r.Attributes {
 		switch k {
-		case string(psono.Route), string(spool.RecordUID), string(spool.Origin), string(spool.SpoolSeq):
-			// The route, and what the spool adds for delivery: not the line's.
+		case string(psono.Route), string(spool.RecordUID), string(spool.Origin), string(spool.SpoolSeq),
+			string(psono.LogTree), string(psono.LogIndex):
+			// The route, the line's position and what the spool adds for
+			// delivery: not the line's fields.
 		case "event.name":
 			if v != r.EventName {
 				m[k] = fmt.Sprint(v) // a difference the comparison reports
