@@ -173,7 +173,7 @@ func TestGatewayThreeInstances(t *testing.T) {
 	if code != 1 {
 		t.Errorf("gaps -logs: exit %d, want 1:\n%s", code, out)
 	}
-	want := fmt.Sprintf("never arrived: lines ")
+	want := "never arrived: lines "
 	if !strings.Contains(out, want) || strings.Count(out, "(dropped by the spool, announced)") != min(announcedC, 20) {
 		t.Errorf("gaps -logs does not name c's %d lost lines, all announced:\n%s", announcedC, out)
 	}
