@@ -70,13 +70,15 @@ const (
 // the matched ServeMux pattern. It is not part of the Psono line.
 const Route attribute.Key = "http.route"
 
-// The attributes of a record's position in the sealed audit.log (see package
-// seal): with sealing on, the file exporter adds them to each record once its
-// line is written, so that the copy the forwarder sends carries them and a
-// backend can see gaps and duplicates. They are not part of the Psono line.
+// The attributes of a record's position in audit.log's chain of files: the
+// file exporter adds them to each record once its line is written (write and
+// fsync durability; numbered by the sealer when sealed, else by the
+// exporter's audit.chain, see exporter.ChainPath), so that the copy the
+// forwarder sends carries them and a backend can see gaps and duplicates.
+// They are not part of the Psono line.
 const (
-	// LogTree is the number of the file in the seal chain, from 1: it grows
-	// by one at each rotation of audit.log.
+	// LogTree is the number of the file in the chain, from 1: it grows by
+	// one at each rotation of audit.log.
 	LogTree attribute.Key = "audit.log.tree"
 	// LogIndex is the index of the record's line in that file, from 0 (the
 	// leaf index in the file's Merkle tree).
