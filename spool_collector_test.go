@@ -193,6 +193,12 @@ func TestSpoolOutageKill(t *testing.T) {
 					t.Logf("uid %s arrived %d times (a duplicate around the crash)", u, k)
 				}
 			}
+			// otelaudit gaps, as an operator runs it over the backend's copy
+			// and the host's files: no hole.
+			gaps := exec.CommandContext(t.Context(), otelauditBin(t), "gaps", "-logs", filepath.Join(folder, "audit.log"), c.FilePath)
+			if out, err := gaps.CombinedOutput(); err != nil {
+				t.Errorf("otelaudit gaps: %v (want exit 0, no hole)\n%s", err, out)
+			}
 		})
 	}
 }
@@ -217,4 +223,14 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// otelauditBin builds the otelaudit command into t's temporary folder.
+func otelauditBin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "otelaudit")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/otelaudit").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/otelaudit: %v\n%s", err, out)
+	}
+	return bin
 }
