@@ -6,7 +6,8 @@
 // It builds examples/server, starts one copy per mode as a separate process
 // on loopback — "off" (LOGGING_AUDIT: False), "on" (audit.log) and, with
 // -otlp-endpoint, "on+otlp" (audit.log and OTLP forwarding to that
-// collector) — and drives each in turn with N concurrent keep-alive clients
+// collector through the default durable spool) and "on+otlp-memory" (the
+// same through the in-memory queue) — and drives each in turn with N concurrent keep-alive clients
 // replaying the authenticated part of Psono's documented session (read a
 // datastore, list datastores, read user status, read info). Every mode keeps
 // the same otelhttp instrumentation and tracing, so the difference is the
@@ -92,13 +93,14 @@ func run(args []string, out io.Writer) error {
 
 	modes := []mode{{name: "off"}, {name: "on", audit: true}}
 	if o.otlp != "" {
-		modes = append(modes, mode{name: "on+otlp", audit: true, otlp: o.otlp})
+		modes = append(modes, mode{name: "on+otlp", audit: true, otlp: o.otlp},
+			mode{name: "on+otlp-memory", audit: true, otlp: o.otlp, queue: "memory"})
 	}
 	if o.only != "" {
 		want := strings.Split(o.only, ",")
 		modes = slices.DeleteFunc(modes, func(m mode) bool { return !slices.Contains(want, m.name) })
 		if len(modes) == 0 {
-			return fmt.Errorf("-modes %q names none of off, on, on+otlp (on+otlp needs -otlp-endpoint)", o.only)
+			return fmt.Errorf("-modes %q names none of off, on, on+otlp, on+otlp-memory (the last two need -otlp-endpoint)", o.only)
 		}
 	}
 	dir, err := os.MkdirTemp("", "auditload-")
@@ -204,6 +206,7 @@ type mode struct {
 	name  string
 	audit bool
 	otlp  string
+	queue string // LOGGING_AUDIT_FORWARD_QUEUE; "" is the default, the spool
 }
 
 // server is one running demo process.
@@ -224,6 +227,9 @@ func startServer(o options, m mode, dir string) (*server, error) {
 	logDir := filepath.Join(dir, "audit-log")
 	settings := fmt.Sprintf("LOGGING_AUDIT: %s\nLOGGING_AUDIT_FOLDER: %s\nLOGGING_AUDIT_DURABILITY: %s\n",
 		map[bool]string{true: "True", false: "False"}[m.audit], logDir, o.durability)
+	if m.queue != "" {
+		settings += "LOGGING_AUDIT_FORWARD_QUEUE: " + m.queue + "\n"
+	}
 	settingsPath := filepath.Join(dir, "settings.yaml")
 	if err := os.WriteFile(settingsPath, []byte(settings), 0o600); err != nil {
 		return nil, err
