@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -30,16 +31,19 @@ func (e validUTF8) Export(ctx context.Context, records []sdklog.Record) error {
 	return e.Exporter.Export(ctx, records)
 }
 
-// sanitizeRecord replaces invalid UTF-8 in r's event name and string
-// attributes, leaving a valid record untouched.
+// sanitizeRecord replaces invalid UTF-8 in r's event name, body and
+// attributes (keys and values, inside slices and maps too: the OCSF schema
+// sends the event as a map body), leaving a valid record untouched.
 func sanitizeRecord(r *sdklog.Record) {
 	if name := r.EventName(); !utf8.ValidString(name) {
 		r.SetEventName(strings.ToValidUTF8(name, "\uFFFD"))
 	}
+	if body := r.Body(); !validValue(body) {
+		r.SetBody(cleanValue(body))
+	}
 	valid := true
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		valid = utf8.ValidString(string(kv.Key)) &&
-			(kv.Value.Type() != attribute.STRING || utf8.ValidString(kv.Value.AsString()))
+		valid = utf8.ValidString(string(kv.Key)) && validValue(kv.Value)
 		return valid
 	})
 	if valid {
@@ -47,12 +51,70 @@ func sanitizeRecord(r *sdklog.Record) {
 	}
 	attrs := make([]attribute.KeyValue, 0, r.AttributesLen())
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		kv.Key = attribute.Key(strings.ToValidUTF8(string(kv.Key), "\uFFFD"))
-		if kv.Value.Type() == attribute.STRING {
-			kv.Value = attribute.StringValue(strings.ToValidUTF8(kv.Value.AsString(), "\uFFFD"))
-		}
-		attrs = append(attrs, kv)
+		attrs = append(attrs, cleanKeyValue(kv))
 		return true
 	})
 	r.SetAttributes(attrs...)
+}
+
+// validValue reports whether every string in v is valid UTF-8.
+func validValue(v attribute.Value) bool {
+	switch v.Type() {
+	case attribute.STRING:
+		return utf8.ValidString(v.AsString())
+	case attribute.STRINGSLICE:
+		for _, s := range v.AsStringSlice() {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+	case attribute.SLICE:
+		for _, e := range v.AsSlice() {
+			if !validValue(e) {
+				return false
+			}
+		}
+	case attribute.MAP:
+		for _, kv := range v.AsMap() {
+			if !utf8.ValidString(string(kv.Key)) || !validValue(kv.Value) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cleanValue returns v with each run of invalid UTF-8 in its strings
+// replaced by U+FFFD.
+func cleanValue(v attribute.Value) attribute.Value {
+	clean := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+	switch v.Type() {
+	case attribute.STRING:
+		return attribute.StringValue(clean(v.AsString()))
+	case attribute.STRINGSLICE:
+		ss := slices.Clone(v.AsStringSlice())
+		for i := range ss {
+			ss[i] = clean(ss[i])
+		}
+		return attribute.StringSliceValue(ss)
+	case attribute.SLICE:
+		es := slices.Clone(v.AsSlice())
+		for i := range es {
+			es[i] = cleanValue(es[i])
+		}
+		return attribute.SliceValue(es...)
+	case attribute.MAP:
+		kvs := slices.Clone(v.AsMap())
+		for i := range kvs {
+			kvs[i] = cleanKeyValue(kvs[i])
+		}
+		return attribute.MapValue(kvs...)
+	}
+	return v
+}
+
+func cleanKeyValue(kv attribute.KeyValue) attribute.KeyValue {
+	kv.Key = attribute.Key(strings.ToValidUTF8(string(kv.Key), "\uFFFD"))
+	kv.Value = cleanValue(kv.Value)
+	return kv
 }
