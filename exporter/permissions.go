@@ -6,18 +6,6 @@ import (
 	"path/filepath"
 )
 
-// regular returns an error unless file is a regular file.
-func regular(file *os.File) error {
-	fi, err := file.Stat()
-	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("audit log %s is not a regular file (%s); otelaudit writes only to a regular file", file.Name(), fi.Mode().Type())
-	}
-	return nil
-}
-
 // checkPermissions returns an error naming the audit log's folder or file
 // when the group or others may write to it: another account could then
 // replace audit.log or rewrite its lines.

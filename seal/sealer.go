@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/otelaudit/otelaudit/internal/safefile"
 )
 
 // Defaults of the automatic checkpoints.
@@ -246,7 +248,7 @@ func (s *Sealer) startReason() string {
 // regular file only, never through a symbolic link, never waiting on a
 // FIFO.
 func (s *Sealer) openCheckpoints() error {
-	f, err := openAppendRegular(s.cpPath)
+	f, err := safefile.Open(s.cpPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("seal: checkpoints: %w", err)
 	}

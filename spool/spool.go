@@ -52,6 +52,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/durability"
 	"github.com/otelaudit/otelaudit/internal/report"
+	"github.com/otelaudit/otelaudit/internal/safefile"
 )
 
 // ScopeName is the instrumentation scope of the spool's metrics.
@@ -139,6 +140,10 @@ func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
 		c.mp = otel.GetMeterProvider()
 	}
 	db, err := bolt.Open(path, c.fileMode, &bolt.Options{
+		// The spool sits in the audit folder beside audit.log, with its
+		// guarantee: a regular file only, never through a symbolic link,
+		// never waiting on a FIFO.
+		OpenFile:       safefile.Open,
 		Timeout:        c.openTimeout,
 		NoSync:         c.durability != durability.Sync,
 		FreelistType:   bolt.FreelistMapType,

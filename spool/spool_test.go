@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -387,5 +390,29 @@ func BenchmarkSpool(b *testing.B) {
 			b.StopTimer()
 			_ = s.Shutdown(ctx)
 		})
+	}
+}
+
+// TestOpenRefusesLinks: a symbolic link or a FIFO at the spool's path is
+// refused at once; nothing is created through the link.
+func TestOpenRefusesLinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	link := filepath.Join(dir, "audit.spool")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spool.Open(link, &sdklogtest.Recorder{}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("Open through a link: %v; want it refused", err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the link's target was created: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo.spool")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	if _, err := spool.Open(fifo, &sdklogtest.Recorder{}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("Open of a FIFO: %v; want it refused", err)
 	}
 }
