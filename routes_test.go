@@ -12,26 +12,6 @@ import (
 	"github.com/otelaudit/otelaudit/instrument/route/routertest"
 )
 
-// standardMux serves routertest's standard routes on a ServeMux.
-func standardMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /items/{id}/", func(w http.ResponseWriter, r *http.Request) {
-		instrument.SetUser(r.Context(), "demo", "7")
-		instrument.AddKwarg(r.Context(), "note", "x")
-		instrument.AddKwargValue(r.Context(), "ratio", 1.0)
-	})
-	mux.HandleFunc("DELETE /items/{id}/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.HandleFunc("GET /secret/", func(w http.ResponseWriter, r *http.Request) {
-		instrument.SetEvent(r.Context(), "READ_SECRET_ERROR")
-		http.Error(w, "no", http.StatusUnauthorized)
-	})
-	mux.HandleFunc("GET /forbidden/{id}/", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) })
-	mux.HandleFunc("GET /panic/", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	mux.HandleFunc("GET /re/{id}", func(w http.ResponseWriter, r *http.Request) {})
-	mux.HandleFunc("GET /files/{path...}", func(w http.ResponseWriter, r *http.Request) {})
-	return mux
-}
-
 // authenticate stands for every middleware that passes the request on with
 // a new context.
 type ctxKey struct{}
@@ -71,13 +51,13 @@ func TestServeMuxRoutes(t *testing.T) {
 		wire  func(a *otelaudit.Auditor) http.Handler
 		cases []routertest.Case
 	}{
-		{"direct", func(a *otelaudit.Auditor) http.Handler { return a.Handler(standardMux()) }, std},
-		{"direct with Routes", func(a *otelaudit.Auditor) http.Handler { return a.Handler(instrument.Routes(standardMux())) }, std},
+		{"direct", func(a *otelaudit.Auditor) http.Handler { return a.Handler(routertest.ServeMux()) }, std},
+		{"direct with Routes", func(a *otelaudit.Auditor) http.Handler { return a.Handler(instrument.Routes(routertest.ServeMux())) }, std},
 		{"WithContext middleware", func(a *otelaudit.Auditor) http.Handler {
-			return a.Handler(authenticate(instrument.Routes(standardMux())))
+			return a.Handler(authenticate(instrument.Routes(routertest.ServeMux())))
 		}, std},
 		{"StripPrefix nested mux", func(a *otelaudit.Auditor) http.Handler {
-			return a.Handler(instrument.Routes(nested(authenticate(instrument.Routes(standardMux())))))
+			return a.Handler(instrument.Routes(nested(authenticate(instrument.Routes(routertest.ServeMux())))))
 		}, prefixed(std)},
 	}
 	for _, tt := range tests {
@@ -88,7 +68,7 @@ func TestServeMuxRoutes(t *testing.T) {
 // TestRoutesNeeded shows what instrument.Routes fixes: behind r.WithContext
 // middleware the audit handler never sees the mux's pattern.
 func TestRoutesNeeded(t *testing.T) {
-	routertest.Run(t, func(a *otelaudit.Auditor) http.Handler { return a.Handler(authenticate(standardMux())) },
+	routertest.Run(t, func(a *otelaudit.Auditor) http.Handler { return a.Handler(authenticate(routertest.ServeMux())) },
 		[]routertest.Case{{Name: "no route", Method: "GET", Path: "/re/5", Status: 200, Event: "REQUEST_SUCCESS"}})
 }
 

@@ -17,27 +17,6 @@ import (
 	"github.com/otelaudit/otelaudit/instrument/route/routertest"
 )
 
-// serveMux serves the standard routes (see routertest.Standard) on a
-// ServeMux.
-func serveMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /items/{id}/", func(w http.ResponseWriter, r *http.Request) {
-		instrument.SetUser(r.Context(), "demo", "7")
-		instrument.AddKwarg(r.Context(), "note", "x")
-		instrument.AddKwargValue(r.Context(), "ratio", 1.0)
-	})
-	mux.HandleFunc("DELETE /items/{id}/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.HandleFunc("GET /secret/", func(w http.ResponseWriter, r *http.Request) {
-		instrument.SetEvent(r.Context(), "READ_SECRET_ERROR")
-		http.Error(w, "no", http.StatusUnauthorized)
-	})
-	mux.HandleFunc("GET /forbidden/{id}/", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) })
-	mux.HandleFunc("GET /panic/", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	mux.HandleFunc("GET /re/{id}", func(w http.ResponseWriter, r *http.Request) {})
-	mux.HandleFunc("GET /files/{path...}", func(w http.ResponseWriter, r *http.Request) {})
-	return mux
-}
-
 // TestServeMuxAuthBeforeRouting: authentication wrapped around a ServeMux
 // answers before the mux runs, so neither the audit handler nor
 // instrument.Routes sees a pattern: without more, the documented limit
@@ -52,15 +31,15 @@ func TestServeMuxAuthBeforeRouting(t *testing.T) {
 		cases []routertest.Case
 	}{
 		{"limit: authentication around the mux", func(a *otelaudit.Auditor) http.Handler {
-			return a.Handler(routertest.Deny(instrument.Routes(serveMux())))
+			return a.Handler(routertest.Deny(instrument.Routes(routertest.ServeMux())))
 		}, routertest.Unrouted(auth, "authentication wrapped around a ServeMux answers before the mux runs; "+
 			"the core needs instrument.RoutesOf(mux, authenticate(...)) to resolve the route (proposed)")},
 		{"proposed RoutesOf", func(a *otelaudit.Auditor) http.Handler {
-			mux := serveMux()
+			mux := routertest.ServeMux()
 			return a.Handler(instrument.RoutesOf(mux, routertest.Deny(instrument.Routes(mux))))
 		}, append(std, auth...)},
 		{"proposed RoutesOf, without Routes", func(a *otelaudit.Auditor) http.Handler {
-			mux := serveMux()
+			mux := routertest.ServeMux()
 			return a.Handler(instrument.RoutesOf(mux, routertest.Deny(mux)))
 		}, append(std, auth...)},
 	}
@@ -81,7 +60,7 @@ func TestInvalidEscapeOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler(serveMux()))
+	srv := httptest.NewServer(a.Handler(routertest.ServeMux()))
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
