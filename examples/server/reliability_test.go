@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/otelaudit/otelaudit/internal/demo/demotest"
 	"github.com/otelaudit/otelaudit/internal/testproc"
 	"github.com/otelaudit/otelaudit/psono"
+	"github.com/otelaudit/otelaudit/seal"
 )
 
 // loadClient is a keep-alive HTTP client for n concurrent workers.
@@ -37,25 +37,27 @@ func shareIDs(t *testing.T, dir string) (map[string]int, int) {
 	ids := map[string]int{}
 	total := 0
 	for _, name := range files {
-		f, err := os.Open(name)
+		if strings.HasSuffix(name, seal.CheckpointsSuffix) {
+			continue
+		}
+		r, err := seal.OpenLog(name) // plain or gzip, as logrotate leaves them
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			l, err := psono.Parse(sc.Text())
+		err = seal.ReadLines(r, func(line []byte) error {
+			l, err := psono.Parse(string(line))
 			if err != nil {
-				t.Fatalf("%s: torn or malformed line %q: %v", name, sc.Text(), err)
+				return fmt.Errorf("%s: torn or malformed line %q: %w", name, line, err)
 			}
 			if len(l.Pairs) != 9 || l.Pairs[8].Key != "kwarg_share_id" {
-				t.Fatalf("%s: line with wrong fields: %s", name, sc.Text())
+				return fmt.Errorf("%s: line with wrong fields: %s", name, line)
 			}
 			ids[l.Pairs[8].Value]++
 			total++
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
+			return nil
+		})
+		r.Close()
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -245,9 +247,11 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	t.Logf("%d answered requests, %d lines (the rest were cut off mid-response)", len(got), total)
 }
 
-// TestLogrotate rotates audit.log with Debian's logrotate in create mode,
-// postrotate sending SIGHUP, five times during load: the lines across all
-// files are exactly the answered requests, none twice.
+// TestLogrotate rotates audit.log with Debian's logrotate five times
+// during load, with README's rule as it stands (create, compress,
+// delaycompress, postrotate sending SIGHUP; only the path and the
+// postrotate command are the test's): the lines across all files, plain
+// and compressed, are exactly the answered requests, none twice.
 func TestLogrotate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the demo binary")
@@ -259,20 +263,18 @@ func TestLogrotate(t *testing.T) {
 		}
 		t.Skip("logrotate is not installed (apt-get install logrotate)")
 	}
+	rule := readmeLogrotate(t)
+	for _, want := range []string{"/var/log/psono/audit.log {", "create 0600", "systemctl kill --signal=HUP psono-server.service"} {
+		if !strings.Contains(rule, want) {
+			t.Fatalf("README's logrotate rule lost %q:\n%s", want, rule)
+		}
+	}
 	p := startDemo(t, "")
+	rule = strings.Replace(rule, "/var/log/psono/audit.log", filepath.Join(p.dir, "audit.log"), 1)
+	rule = strings.Replace(rule, "systemctl kill --signal=HUP psono-server.service", fmt.Sprintf("kill -HUP %d", p.Pid()), 1)
 	conf := filepath.Join(t.TempDir(), "logrotate.conf")
 	state := filepath.Join(t.TempDir(), "state")
-	text := fmt.Sprintf(`%s/audit.log {
-    rotate 100
-    create 0600
-    nocompress
-    missingok
-    postrotate
-        kill -HUP %d
-    endscript
-}
-`, p.dir, p.Pid())
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(rule), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var answered atomic.Int64
@@ -296,10 +298,17 @@ func TestLogrotate(t *testing.T) {
 	if len(files) != 6 {
 		t.Errorf("%d audit files after 5 rotations, want 6: %v", len(files), files)
 	}
+	gz := 0
 	for _, f := range files {
 		if fi, err := os.Stat(f); err == nil && fi.Size() == 0 && !strings.HasSuffix(f, "audit.log") {
 			t.Errorf("rotated file %s is empty", f)
 		}
+		if strings.HasSuffix(f, ".gz") {
+			gz++
+		}
+	}
+	if gz == 0 {
+		t.Errorf("no compressed file after five rotations with compress and delaycompress: %v", files)
 	}
 	ids, total := shareIDs(t, p.dir)
 	if total != len(got) || len(ids) != len(got) {
