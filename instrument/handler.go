@@ -76,7 +76,10 @@ const ScopeName = "github.com/otelaudit/otelaudit/instrument"
 //
 // The record's severity is INFO for a 2xx status and WARN otherwise, and it is
 // emitted with the request's context, so it carries the request's trace and
-// span ids.
+// span ids. A request that comes through an otelhttp handler already (one
+// the service put in front to trace) is not traced a second time: the
+// record carries that handler's span, and the request pays for one span
+// and one set of HTTP metrics.
 func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	c := config{
 		operation:      "http.server",
@@ -104,7 +107,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		logger: c.lp.Logger(ScopeName),
 		host:   clip(c.hostName, c.maxValueLength),
 	}
-	return otelhttp.NewHandler(a, c.operation, c.otelhttpOpts...)
+	return tracedHandler{traced: otelhttp.NewHandler(a, c.operation, c.otelhttpOpts...), audit: a}
 }
 
 type auditHandler struct {
