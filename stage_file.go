@@ -31,6 +31,11 @@ func buildFile(s config.Settings, e *env) (sdklog.Processor, error) {
 	if s.Strict {
 		opts = append(opts, exporter.WithStrictPermissions())
 	}
+	if !forwarding(e) {
+		// Only the forwarder reads a record's position (the off-host copy
+		// names each record's line with it).
+		opts = append(opts, exporter.WithoutPositions())
+	}
 	var sealer *seal.Sealer // closed by the file's Shutdown
 	if s.SealKey != "" {
 		var err error

@@ -46,7 +46,7 @@ func buildForward(s config.Settings, e *env) (sdklog.Processor, error) {
 func forwardExporter(s config.Settings, e *env) (sdklog.Exporter, error) {
 	exp := e.opts.forward
 	if exp == nil {
-		if !forward.Configured() {
+		if !forwarding(e) {
 			return nil, nil
 		}
 		var err error
@@ -60,3 +60,8 @@ func forwardExporter(s config.Settings, e *env) (sdklog.Exporter, error) {
 	}
 	return siem.Exporter(exp, schema, s.Time.Location()), nil
 }
+
+// forwarding reports whether the records are forwarded: WithForwardExporter
+// was given, or the OTEL_EXPORTER_OTLP_* environment asks for it
+// (forward.Configured).
+func forwarding(e *env) bool { return e.opts.forward != nil || forward.Configured() }

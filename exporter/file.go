@@ -68,6 +68,7 @@ type File struct {
 	lost       *report.Reporter
 	errorLog   func(error) // hands a report to errs, never waits
 	sealer     Sealer      // nil unless WithSealer
+	positions  bool        // records carry their line's position (not WithoutPositions)
 	segs       []segment   // where the current write's lines went; the writer's
 	chain      string      // the chain file, without a sealer (see ChainPath)
 	fileNo     int64       // the open file's number in the chain, without a sealer
@@ -102,6 +103,10 @@ type File struct {
 	batch   *batch // the records in pending; nil when pending is empty
 	spare   []byte // the buffer of the last write, for reuse
 	writing bool   // a caller is writing (and syncing) outside mu
+
+	// arriving counts the callers formatting a line that have not queued
+	// it yet: a writer yields to them only when there are some.
+	arriving atomic.Int32
 
 	stopFlush chan struct{}
 	stopping  sync.Once // closes stopFlush
@@ -140,6 +145,7 @@ func NewFile(path string, opts ...FileOption) (*File, error) {
 	f.newOutlets(c.fallback, c.errorLog)
 	f.lost = report.New(f.errorLog, "audit record(s) could not be written to "+path, c.reportInterval)
 	f.sealer = c.sealer
+	f.positions = !c.noPositions
 	if f.sealer == nil {
 		f.chain = ChainPath(path)
 	}
@@ -295,6 +301,7 @@ func (f *File) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	if isCheckpoint(r) {
 		return nil
 	}
+	f.arriving.Add(1) // commit takes it back once the line is queued
 	bp := linePool.Get().(*[]byte)
 	line := AppendLine((*bp)[:0], r, f.loc)
 	pos, err := f.commit(line, 1)
@@ -302,7 +309,7 @@ func (f *File) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	if cap(line) <= 16<<10 {
 		linePool.Put(bp)
 	}
-	if pos.ok {
+	if pos.ok && f.positions {
 		addPosition(r, pos.tree, pos.index)
 	}
 	receipt.FromContext(ctx).Set(err)
@@ -320,6 +327,7 @@ func isCheckpoint(r *sdklog.Record) bool {
 // the operating system allows, with the configured durability. It returns
 // the error of a failed write (and counts and reports it, see File).
 func (f *File) Export(ctx context.Context, records []sdklog.Record) error {
+	f.arriving.Add(1) // commit takes it back once the lines are queued
 	f.mu.Lock()
 	buf := f.buf[:0]
 	f.buf = nil

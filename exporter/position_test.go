@@ -150,6 +150,32 @@ func TestBufferedNoPosition(t *testing.T) {
 	noErr(t, f.Shutdown(context.Background()))
 }
 
+// TestWithoutPositions: the records carry no position, and the numbering
+// goes on all the same: a File opened later with positions numbers the next
+// line after those written without.
+func TestWithoutPositions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	f, err := exporter.NewFile(path, exporter.WithoutPositions(), exporter.WithFallback(nil))
+	noErr(t, err)
+	for i := range 3 {
+		r := numbered(i)
+		noErr(t, f.OnEmit(context.Background(), &r))
+		if _, _, n := position(&r); n != 0 {
+			t.Errorf("record %d: %d position attributes, want none", i, n)
+		}
+	}
+	noErr(t, f.Shutdown(context.Background()))
+
+	f, err = exporter.NewFile(path, exporter.WithFallback(nil))
+	noErr(t, err)
+	r := numbered(3)
+	noErr(t, f.OnEmit(context.Background(), &r))
+	if tree, index, n := position(&r); n != 2 || tree != 1 || index != 3 {
+		t.Errorf("after three lines without positions: position %d:%d (%d attributes), want 1:3", tree, index, n)
+	}
+	noErr(t, f.Shutdown(context.Background()))
+}
+
 func urlOf(i int) string { return "/info/" + itoa(i) + "/" }
 
 func itoa(i int) string {
