@@ -27,6 +27,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -45,6 +46,7 @@ type Auditor struct {
 	provider  *sdklog.LoggerProvider
 	stages    []sdklog.Processor // built, in fan-out order
 	pipeline  sdklog.Processor   // the filter in front of the stages; nil without stages
+	direct    *directLogs        // what the middleware emits to; nil without stages
 	ownTP     *sdktrace.TracerProvider
 	handler   []instrument.Option
 	recorder  *instrument.Recorder
@@ -83,10 +85,11 @@ var ErrShutdown = errors.New("otelaudit: the Auditor is shut down; the event was
 // that cannot be read, or is not a private key, is an error naming the
 // setting (see config.Settings.SealKeyError).
 //
-// The pipeline is one LoggerProvider whose one processor is a
-// processor.EventFilter in front of a processor.Fanout to the stages (the
-// file, the forwarder); whatever New built before an error is shut down
-// again.
+// The pipeline is one LoggerProvider whose processor passes the records
+// to a processor.EventFilter in front of a processor.Fanout to the stages
+// (the file, the forwarder); the middleware's records reach the filter
+// directly (see directLogs). Whatever New built before an error is shut
+// down again.
 func New(s config.Settings, opts ...Option) (_ *Auditor, err error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -137,6 +140,7 @@ func New(s config.Settings, opts ...Option) (_ *Auditor, err error) {
 	// line) applies.
 	lpOpts := append([]sdklog.LoggerProviderOption{sdklog.WithResource(e.resource), sdklog.WithAllowKeyDuplication()},
 		noSDKLimits()...)
+	var catch *templateCatcher
 	if len(a.stages) > 0 {
 		filter, err := processor.NewEventFilter(processor.Fanout(a.stages...),
 			processor.WithWhitelist(s.Whitelist...), processor.WithBlacklist(s.Blacklist...))
@@ -144,9 +148,15 @@ func New(s config.Settings, opts ...Option) (_ *Auditor, err error) {
 			return nil, err
 		}
 		a.pipeline = filter
-		lpOpts = append(lpOpts, sdklog.WithProcessor(filter))
+		catch = &templateCatcher{Processor: filter}
+		lpOpts = append(lpOpts, sdklog.WithProcessor(catch))
 	}
 	a.provider = sdklog.NewLoggerProvider(lpOpts...)
+	if catch != nil {
+		if a.direct, err = newDirectLogs(a.provider, catch, a.pipeline); err != nil {
+			return nil, err
+		}
+	}
 	e.provider.Store(a.provider)
 	e.checkpoints.attach(a.provider.Logger(psono.CheckpointScope))
 	a.handler = a.handlerOptions(s, o)
@@ -161,8 +171,12 @@ func (a *Auditor) handlerOptions(s config.Settings, o options) []instrument.Opti
 		a.ownTP = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 		tp = a.ownTP
 	}
+	var lp log.LoggerProvider = a.provider
+	if a.direct != nil {
+		lp = a.direct
+	}
 	h := []instrument.Option{
-		instrument.WithLoggerProvider(a.provider),
+		instrument.WithLoggerProvider(lp),
 		instrument.WithHostName(o.hostName),
 		instrument.WithOTelHTTPOptions(otelhttp.WithTracerProvider(tp)),
 		instrument.WithErrorLog(o.errorLog),
@@ -314,6 +328,9 @@ func (a *Auditor) Reopen() error {
 // is counted (ForwardDropped) and reported.
 func (a *Auditor) Shutdown(ctx context.Context) error {
 	a.closed.Store(true)
+	if a.direct != nil {
+		a.direct.close() // records in flight reach the stages before they drain
+	}
 	var err error
 	for _, p := range a.stages {
 		if d, ok := p.(drainer); ok {

@@ -5,6 +5,7 @@ package exporter
 import (
 	"path/filepath"
 	"syscall"
+	"unsafe"
 )
 
 // watch tells File when the path of audit.log may name another file than
@@ -144,9 +145,9 @@ func (w *watch) changed() bool {
 	}
 	changed := w.pending
 	w.pending = false
-	n, err := syscall.EpollWait(w.ep, w.evs[:], 0)
+	n, err := pollNow(w.ep, w.evs[:])
 	for err == syscall.EINTR {
-		n, err = syscall.EpollWait(w.ep, w.evs[:], 0)
+		n, err = pollNow(w.ep, w.evs[:])
 	}
 	if err != nil {
 		// An instance that cannot be asked tells nothing: stat from now on.
@@ -163,6 +164,19 @@ func (w *watch) changed() bool {
 		// change, so it is reported once.
 	}
 	return changed
+}
+
+// pollNow is epoll_wait with a timeout of 0 (epoll_pwait without a signal
+// mask, which every Linux architecture has): it never blocks, so it is made
+// as a raw system call, without the scheduler's bookkeeping around a call
+// that might.
+func pollNow(ep int, evs []syscall.EpollEvent) (int, error) {
+	r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(ep),
+		uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
 }
 
 // drain empties the inotify queue; it reports false when the instance cannot
