@@ -1,9 +1,12 @@
-// Command auditload measures what audit logging costs the demo server.
+// Command auditload measures what audit logging costs: the demo server
+// with audit off and on, or, with -peer, otelaudit side by side with what a
+// Go team would use instead, on one small endpoint.
 //
 //	go run ./internal/cmd/auditload [-clients 32] [-duration 3s] [-rounds 5]
 //	                       [-durability write] [-otlp-endpoint URL]
+//	                       [-peer slog,otelstd,otelhttp,otelaudit|all] [-profile DIR]
 //
-// It builds examples/server, starts one copy per mode as a separate process
+// Without -peer it builds examples/server, starts one copy per mode as a separate process
 // on loopback — "off" (LOGGING_AUDIT: False), "on" (audit.log) and, with
 // -otlp-endpoint, "on+otlp" (audit.log and OTLP forwarding to that
 // collector through the default durable spool) and "on+otlp-memory" (the
@@ -11,15 +14,55 @@
 // replaying the authenticated part of Psono's documented session (read a
 // datastore, list datastores, read user status, read info). Every mode keeps
 // the same otelhttp instrumentation and tracing, so the difference is the
-// audit path alone.
+// audit path alone. -modes runs some of these modes only.
+//
+// With -peer it measures peer modes instead, each a peer server: auditload's
+// own binary run again (a hidden first argument, -serve-peer), one process
+// per mode, all serving the same endpoint, GET /datastore/{datastore_id}/
+// (a JSON document of about 100 bytes; the "Authorization: Token ..."
+// header names the user), to the same clients. The modes:
+//
+//   - bare: the endpoint on a ServeMux, nothing else; the baseline, always.
+//   - otelhttp: otelhttp alone around it, configured as otelaudit configures
+//     it (an SDK tracer provider that samples nothing; the meter provider,
+//     no-op, is every mode's).
+//   - slog: no otelhttp; a status-recording writer and one log/slog JSON line
+//     per request with the audit line's fields, to a file opened O_APPEND,
+//     unbuffered.
+//   - otelstd: otelhttp as above and one OpenTelemetry log record per request
+//     through the logs API (the same fields as attributes) into an sdk/log
+//     LoggerProvider with a SimpleProcessor and the stdoutlog exporter
+//     writing to a file; otelstd+otlp adds a BatchProcessor with otlploghttp
+//     to -otlp-endpoint.
+//   - otelaudit: otelaudit.New (audit.log at -durability) and its Handler, the
+//     handler naming the user with the instrument setters; always.
+//     otelaudit+otlp and otelaudit+otlp-memory add OTLP forwarding to
+//     -otlp-endpoint, through the durable spool or the in-memory queue.
+//
+// -peer names the peers (slog, otelstd, otelhttp, otelaudit, or all); bare
+// and otelaudit always run, and the +otlp modes with -otlp-endpoint. Each
+// peer server also listens on a second loopback port, not audited, with
+// net/http/pprof and /stats (the runtime's allocations and GC cycles), read
+// before and after each window: the report adds allocations per request and
+// GCs per 1000 requests. -profile DIR writes, for every mode, a CPU profile
+// of one whole window of the last round to DIR/MODE.pprof (go tool pprof
+// -top DIR/otelaudit.pprof). The summary gives, per mode, the median server
+// CPU per request and the CPU it adds over bare, and the target ratios of
+// added CPU, per round (the round's interleaved windows) and as their
+// median, each marked "target met" or "not met": otelaudit / (otelhttp +
+// slog) ≤ 1.0 and, with OTLP, otelaudit+otlp / otelstd+otlp and
+// otelaudit+otlp-memory / otelstd+otlp ≤ 0.40.
 //
 // Windows of the modes are interleaved (the order rotates every round) so
 // that a machine busy with something else harms all modes alike. Each window
 // reports requests per second, latency percentiles, and the server's CPU
 // time per request (user+system, from /proc/<pid>/stat) and resident memory.
-// The summary gives medians over the rounds and the ratios to "off". At the
-// end every server is shut down gracefully and the lines of each audit.log
-// are counted against the requests that server answered.
+// The summary gives medians over the rounds and the ratios to "off" (or,
+// with -peer, the ratios above). At the end every server is shut down
+// gracefully (SIGTERM: it flushes its pipeline) and the lines each wrote
+// (audit.log; the slog file and the stdoutlog file of the peers) are
+// counted against the requests that server answered; a mismatch is an
+// error.
 //
 // The clients run on the same machine: on a small one they compete with the
 // server for CPU, so requests per second understate the server; the CPU per
@@ -34,6 +77,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -51,7 +95,12 @@ import (
 	"github.com/otelaudit/otelaudit/internal/testproc"
 )
 
+// main runs auditload, or a peer server when the first argument is
+// serveArg.
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == serveArg {
+		os.Exit(serveMain(os.Args[2:]))
+	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "auditload:", err)
 		os.Exit(1)
@@ -69,8 +118,12 @@ type options struct {
 	keep       bool
 	only       string
 	rate       float64
+	peer       string
+	profile    string
 }
 
+// run parses the flags, runs the measurement they ask for and writes the
+// report to out.
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("auditload", flag.ContinueOnError)
 	var o options
@@ -84,23 +137,44 @@ func run(args []string, out io.Writer) error {
 	fs.StringVar(&o.serverBin, "server", "", "demo server binary (default: go build ./examples/server)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (audit logs, settings)")
 	fs.StringVar(&o.only, "modes", "", "comma-separated modes to run (default: off,on, and on+otlp with -otlp-endpoint), for profiling one")
+	fs.StringVar(&o.peer, "peer", "", "compare otelaudit with these peers on one small JSON endpoint instead of measuring the demo: comma-separated among "+strings.Join(peerChoices, ", ")+", or all")
+	fs.StringVar(&o.profile, "profile", "", "with -peer: write a CPU profile of each mode over one window of the last round to `DIR`/MODE.pprof")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: auditload takes flags only", fs.Arg(0))
 	}
 	if o.clients < 1 || o.rounds < 1 || o.duration <= 0 {
 		return errors.New("-clients, -rounds and -duration must be positive")
 	}
 
-	modes := []mode{{name: "off"}, {name: "on", audit: true}}
-	if o.otlp != "" {
-		modes = append(modes, mode{name: "on+otlp", audit: true, otlp: o.otlp},
-			mode{name: "on+otlp-memory", audit: true, otlp: o.otlp, queue: "memory"})
-	}
-	if o.only != "" {
-		want := strings.Split(o.only, ",")
-		modes = slices.DeleteFunc(modes, func(m mode) bool { return !slices.Contains(want, m.name) })
-		if len(modes) == 0 {
-			return fmt.Errorf("-modes %q names none of off, on, on+otlp, on+otlp-memory (the last two need -otlp-endpoint)", o.only)
+	var modes []mode
+	if o.peer != "" {
+		var err error
+		if modes, err = peerModes(o); err != nil {
+			return err
+		}
+		if o.profile != "" {
+			if err := os.MkdirAll(o.profile, 0o755); err != nil {
+				return fmt.Errorf("-profile: %w", err)
+			}
+		}
+	} else {
+		if o.profile != "" {
+			return errors.New("-profile needs -peer: the demo server serves no profiles")
+		}
+		modes = []mode{{name: "off"}, {name: "on", audit: true}}
+		if o.otlp != "" {
+			modes = append(modes, mode{name: "on+otlp", audit: true, otlp: o.otlp},
+				mode{name: "on+otlp-memory", audit: true, otlp: o.otlp, queue: "memory"})
+		}
+		if o.only != "" {
+			want := strings.Split(o.only, ",")
+			modes = slices.DeleteFunc(modes, func(m mode) bool { return !slices.Contains(want, m.name) })
+			if len(modes) == 0 {
+				return fmt.Errorf("-modes %q names none of off, on, on+otlp, on+otlp-memory (the last two need -otlp-endpoint)", o.only)
+			}
 		}
 	}
 	dir, err := os.MkdirTemp("", "auditload-")
@@ -112,7 +186,12 @@ func run(args []string, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	if o.serverBin == "" {
+	if o.peer != "" {
+		// The peer servers are this program, run again (serveArg).
+		if o.serverBin, err = os.Executable(); err != nil {
+			return fmt.Errorf("finding auditload's own binary for the peer servers: %w", err)
+		}
+	} else if o.serverBin == "" {
 		o.serverBin = filepath.Join(dir, "server")
 		build := exec.Command("go", "build", "-o", o.serverBin, "./examples/server")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -128,7 +207,11 @@ func run(args []string, out io.Writer) error {
 		}
 	}()
 	for _, m := range modes {
-		s, err := startServer(o, m, filepath.Join(dir, m.name))
+		start := startServer
+		if m.peer {
+			start = startPeer
+		}
+		s, err := start(o, m, filepath.Join(dir, m.name))
 		if err != nil {
 			return err
 		}
@@ -138,32 +221,84 @@ func run(args []string, out io.Writer) error {
 	if o.rate > 0 {
 		load = fmt.Sprintf("%.0f req/s", o.rate)
 	}
-	fmt.Fprintf(out, "demo server %s, %d clients, %s, %s windows, %d rounds, durability %s, CPUs: %d\n",
-		o.serverBin, o.clients, load, o.duration, o.rounds, o.durability, runtime.NumCPU())
-
-	for _, s := range servers {
-		if err := s.login(); err != nil {
-			return fmt.Errorf("%s: %w", s.mode.name, err)
-		}
-		s.load(o.clients, 0, o.warmup) // warm up: connections, caches, heap
+	if o.peer != "" {
+		fmt.Fprintf(out, "peer servers (%s -serve-peer), GET /datastore/{datastore_id}/, %d clients, %s, %s windows, %d rounds, durability %s, CPUs: %d\n",
+			o.serverBin, o.clients, load, o.duration, o.rounds, o.durability, runtime.NumCPU())
+	} else {
+		fmt.Fprintf(out, "demo server %s, %d clients, %s, %s windows, %d rounds, durability %s, CPUs: %d\n",
+			o.serverBin, o.clients, load, o.duration, o.rounds, o.durability, runtime.NumCPU())
 	}
 
+	for _, s := range servers {
+		if !s.mode.peer {
+			if err := s.login(); err != nil {
+				return fmt.Errorf("%s: %w", s.mode.name, err)
+			}
+		}
+		if _, err := s.load(o.clients, 0, o.warmup, ""); err != nil { // warm up: connections, caches, heap
+			return fmt.Errorf("%s: %w", s.mode.name, err)
+		}
+	}
+
+	results, err := measure(o, servers, out)
+	if err != nil {
+		return err
+	}
+	if o.peer != "" {
+		peerSummary(out, servers, results)
+	} else {
+		demoSummary(out, servers, results)
+	}
+	fmt.Fprintln(out)
+	return checkRecords(out, servers)
+}
+
+// measure runs the rounds: each measures every server once, in an order
+// that rotates every round, and prints each window. results[i] holds the
+// windows of servers[i], one per round. With o.profile, each window of the
+// last round is also profiled.
+func measure(o options, servers []*server, out io.Writer) (results [][]window, err error) {
+	stats := servers[0].statsURL != ""
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tserver CPU µs/req\tsyscalls/req\tserver RSS MiB\terrors\t")
-	results := make([][]window, len(servers))
+	head := "round\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tserver CPU µs/req\tsyscalls/req\tserver RSS MiB\terrors\t"
+	if stats {
+		head += "allocs/req\tGCs/1k req\t"
+	}
+	fmt.Fprintln(tw, head)
+	results = make([][]window, len(servers))
 	for round := range o.rounds {
 		for i := range servers {
 			k := (i + round) % len(servers) // rotate the order
-			w := servers[k].load(o.clients, o.rate, o.duration)
+			profile := ""
+			if o.profile != "" && round == o.rounds-1 {
+				profile = filepath.Join(o.profile, servers[k].mode.name+".pprof")
+			}
+			w, err := servers[k].load(o.clients, o.rate, o.duration, profile)
+			if err != nil {
+				tw.Flush()
+				return nil, fmt.Errorf("%s: %w", servers[k].mode.name, err)
+			}
 			results[k] = append(results[k], w)
-			fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%d\t\n", round+1, servers[k].mode.name,
+			fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%d\t", round+1, servers[k].mode.name,
 				w.rps, w.p50, w.p90, w.p99, w.p999, w.cpuPerReq, w.syscalls, w.rssMiB, w.errors)
+			if stats {
+				fmt.Fprintf(tw, "%.1f\t%.2f\t", w.allocsPerReq, w.gcsPer1k)
+			}
+			fmt.Fprintln(tw)
 		}
 	}
 	tw.Flush()
+	if o.profile != "" {
+		fmt.Fprintf(out, "CPU profiles (one window of the last round each): %s/MODE.pprof; go tool pprof -top FILE\n", o.profile)
+	}
+	return results, nil
+}
 
+// demoSummary prints the demo modes' medians and their ratios to the first
+// mode ("off").
+func demoSummary(out io.Writer, servers []*server, results [][]window) {
 	fmt.Fprintln(out, "\nmedians over the rounds (ratio to off):")
-	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "mode\treq/s\tp50 µs\tp99 µs\tserver CPU µs/req\tCPU ratio\tthroughput ratio\tRSS first→last MiB\t")
 	base := summarize(results[0])
 	for i, s := range servers {
@@ -172,15 +307,19 @@ func run(args []string, out io.Writer) error {
 			m.cpuPerReq/base.cpuPerReq, m.rps/base.rps, results[i][0].rssMiB, results[i][len(results[i])-1].rssMiB)
 	}
 	tw.Flush()
+}
 
-	fmt.Fprintln(out)
+// checkRecords stops every server gracefully and counts the lines of the
+// file each audited one wrote against the requests it answered; a
+// mismatch, or a server that did not stop cleanly, is an error.
+func checkRecords(out io.Writer, servers []*server) error {
 	var errs []error
 	for _, s := range servers {
 		if err := s.stop(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.mode.name, err))
 			continue
 		}
-		if !s.mode.audit {
+		if s.logPath == "" {
 			continue
 		}
 		n, err := countLines(s.logPath)
@@ -191,9 +330,9 @@ func run(args []string, out io.Writer) error {
 		verdict := "every answered request has its line"
 		if n != s.answered.Load() {
 			verdict = "MISMATCH"
-			errs = append(errs, fmt.Errorf("%s: audit.log has %d lines for %d answered requests", s.mode.name, n, s.answered.Load()))
+			errs = append(errs, fmt.Errorf("%s: %s has %d lines for %d answered requests", s.mode.name, s.logName, n, s.answered.Load()))
 		}
-		fmt.Fprintf(out, "%s: %d requests answered, %d lines in audit.log: %s\n", s.mode.name, s.answered.Load(), n, verdict)
+		fmt.Fprintf(out, "%s: %d requests answered, %d lines in %s: %s\n", s.mode.name, s.answered.Load(), n, s.logName, verdict)
 	}
 	return errors.Join(errs...)
 }
@@ -201,25 +340,55 @@ func run(args []string, out io.Writer) error {
 // listening starts the line with which the demo announces its address.
 const listening = "listening on "
 
-// mode is one configuration of the demo.
+// mode is one configuration of the demo, or one peer mode (see peers.go).
 type mode struct {
 	name  string
 	audit bool
 	otlp  string
 	queue string // LOGGING_AUDIT_FORWARD_QUEUE; "" is the default, the spool
+	peer  bool   // a peer server (serve.go), not the demo
 }
 
-// server is one running demo process.
+// server is one running demo or peer server process.
 type server struct {
 	mode     mode
 	proc     *testproc.Process
 	base     string
-	logPath  string
+	statsURL string // the peer server's unaudited port; "" for the demo
+	logPath  string // the file of one line per request; "" for none
+	logName  string // how the report names logPath
 	token    string
+	paths    []string // the requests of the load, in turn
 	client   *http.Client
 	answered atomic.Int64 // responses received, all requests included
 }
 
+// childEnv returns the environment of a server process: this one's without
+// OTEL_ and PSONO_ variables, and with OTLP/HTTP to otlp when it is set.
+func childEnv(otlp string) []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "PSONO_") {
+			env = append(env, kv)
+		}
+	}
+	if otlp != "" {
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+	}
+	return env
+}
+
+// newClient returns the HTTP client of a server's load.
+func newClient(clients int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: clients * 2,
+		MaxConnsPerHost:     clients * 2,
+		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+	}}
+}
+
+// startServer starts the demo server in mode m, with its settings, audit
+// log and output in dir, and waits until it listens.
 func startServer(o options, m mode, dir string) (*server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -234,20 +403,14 @@ func startServer(o options, m mode, dir string) (*server, error) {
 	if err := os.WriteFile(settingsPath, []byte(settings), 0o600); err != nil {
 		return nil, err
 	}
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "PSONO_") {
-			env = append(env, kv)
-		}
+	s := &server{mode: m, paths: demoPaths}
+	if m.audit {
+		s.logPath, s.logName = filepath.Join(logDir, "audit.log"), "audit.log"
 	}
-	if m.otlp != "" {
-		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+m.otlp, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
-	}
-	s := &server{mode: m, logPath: filepath.Join(logDir, "audit.log")}
 	s.proc = &testproc.Process{
 		Path:    o.serverBin,
 		Args:    []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"},
-		Env:     env,
+		Env:     childEnv(m.otlp),
 		LogPath: filepath.Join(dir, "server.log"),
 		// Not an HTTP check: the request would add an audit line.
 		Ready: func(context.Context) error {
@@ -262,11 +425,7 @@ func startServer(o options, m mode, dir string) (*server, error) {
 		return nil, fmt.Errorf("demo server (%s): %w", m.name, err)
 	}
 	s.base, _ = s.proc.LogLine(listening)
-	s.client = &http.Client{Transport: &http.Transport{
-		MaxIdleConnsPerHost: o.clients * 2,
-		MaxConnsPerHost:     o.clients * 2,
-		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
-	}}
+	s.client = newClient(o.clients)
 	return s, nil
 }
 
@@ -290,6 +449,8 @@ func (s *server) login() error {
 	return nil
 }
 
+// do sends one request of the demo's session and returns its body; a
+// status other than want is an error.
 func (s *server) do(method, path, body string, want int) ([]byte, error) {
 	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
 	if err != nil {
@@ -313,7 +474,7 @@ func (s *server) do(method, path, body string, want int) ([]byte, error) {
 
 // The requests of the load, in turn: the authenticated reads of Psono's
 // documented session.
-var paths = []string{
+var demoPaths = []string{
 	"/datastore/bed4572d-6a28-4c00-94c2-dd45322de1d0/",
 	"/datastore/",
 	"/user/status/",
@@ -327,12 +488,18 @@ type window struct {
 	rssMiB                   float64
 	syscalls                 float64 // read and write system calls per request
 	errors                   int64
+	allocsPerReq             float64 // heap allocations per request (peer servers only)
+	gcsPer1k                 float64 // GC cycles per 1000 requests (peer servers only)
 }
 
 // load runs clients concurrent request loops for d and measures them. With
 // rate > 0 the clients together send rate requests per second, each on its
-// own schedule (a request that is late is sent at once, not skipped).
-func (s *server) load(clients int, rate float64, d time.Duration) window {
+// own schedule (a request that is late is sent at once, not skipped). A
+// peer server's runtime statistics are read before and after the window;
+// with profile, a CPU profile of the server over the window is written to
+// that file. Errors are those of the statistics and the profile; failed
+// requests are counted in the window.
+func (s *server) load(clients int, rate float64, d time.Duration, profile string) (window, error) {
 	var (
 		wg      sync.WaitGroup
 		errs    atomic.Int64
@@ -343,8 +510,8 @@ func (s *server) load(clients int, rate float64, d time.Duration) window {
 	for c := range clients {
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 1<<16)
-			reqs := make([]*http.Request, len(paths))
-			for i, p := range paths {
+			reqs := make([]*http.Request, len(s.paths))
+			for i, p := range s.paths {
 				reqs[i], _ = http.NewRequest("GET", s.base+p, nil)
 				reqs[i].Header.Set("Authorization", "Token "+s.token)
 			}
@@ -377,6 +544,21 @@ func (s *server) load(clients int, rate float64, d time.Duration) window {
 			lats[c] = lat
 		})
 	}
+	var st0, st1 runtimeStats
+	var finishProfile func() error
+	var err error
+	if s.statsURL != "" {
+		st0, err = s.stats()
+		if err == nil && profile != "" {
+			finishProfile, err = s.startProfile(d, profile)
+		}
+	}
+	if err != nil {
+		stop.Store(true)
+		close(started)
+		wg.Wait()
+		return window{}, err
+	}
 	pid := s.proc.Pid()
 	cpu0, _ := procCPU(pid)
 	io0 := procSyscalls(pid)
@@ -387,6 +569,12 @@ func (s *server) load(clients int, rate float64, d time.Duration) window {
 	elapsed := time.Since(t0)
 	cpu1, _ := procCPU(pid)
 	io1 := procSyscalls(pid)
+	if s.statsURL != "" {
+		st1, err = s.stats()
+		if finishProfile != nil {
+			err = errors.Join(err, finishProfile())
+		}
+	}
 
 	all := slices.Concat(lats...)
 	slices.Sort(all)
@@ -401,9 +589,11 @@ func (s *server) load(clients int, rate float64, d time.Duration) window {
 	if n > 0 {
 		w.cpuPerReq = float64(cpu1-cpu0) / 1e3 / n
 		w.syscalls = float64(io1-io0) / n
+		w.allocsPerReq = float64(st1.Mallocs-st0.Mallocs) / n
+		w.gcsPer1k = float64(st1.NumGC-st0.NumGC) * 1000 / n
 	}
 	w.rssMiB = procRSS(pid)
-	return w
+	return w, err
 }
 
 // stop shuts the server down gracefully (SIGTERM) and waits for it; it is
@@ -417,26 +607,37 @@ func (s *server) stop() error {
 }
 
 // summary holds the medians of a mode's windows.
-type summary struct{ rps, p50, p99, cpuPerReq float64 }
+type summary struct{ rps, p50, p99, cpuPerReq, allocsPerReq, gcsPer1k float64 }
 
+// summarize returns the medians of ws.
 func summarize(ws []window) summary {
 	med := func(f func(window) float64) float64 {
 		v := make([]float64, len(ws))
 		for i, w := range ws {
 			v[i] = f(w)
 		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return median(v)
 	}
 	return summary{
-		rps:       med(func(w window) float64 { return w.rps }),
-		p50:       med(func(w window) float64 { return w.p50 }),
-		p99:       med(func(w window) float64 { return w.p99 }),
-		cpuPerReq: med(func(w window) float64 { return w.cpuPerReq }),
+		rps:          med(func(w window) float64 { return w.rps }),
+		p50:          med(func(w window) float64 { return w.p50 }),
+		p99:          med(func(w window) float64 { return w.p99 }),
+		cpuPerReq:    med(func(w window) float64 { return w.cpuPerReq }),
+		allocsPerReq: med(func(w window) float64 { return w.allocsPerReq }),
+		gcsPer1k:     med(func(w window) float64 { return w.gcsPer1k }),
 	}
+}
+
+// median returns the median of v (sorting v), NaN for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // procCPU returns the user+system CPU time, in nanoseconds, that process pid
@@ -500,6 +701,7 @@ func procRSS(pid int) float64 {
 	return 0
 }
 
+// countLines returns how many lines (newlines) the file at path holds.
 func countLines(path string) (int64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
