@@ -364,35 +364,6 @@ func TestLocked(t *testing.T) {
 	}
 }
 
-// BenchmarkSpool is the cost a request pays for the spool: OnEmit of a
-// typical record from GOMAXPROCS goroutines, per durability, with a
-// do-nothing exporter.
-func BenchmarkSpool(b *testing.B) {
-	for _, d := range []durability.Mode{durability.Buffered, durability.Write, durability.Sync} {
-		b.Run(d.String(), func(b *testing.B) {
-			s := open(b, filepath.Join(b.TempDir(), "spool"), sdklogtest.Nop{}, spool.WithDurability(d))
-			rec := &sdklogtest.Recorder{}
-			lp := emitter(rec, resource.Default())
-			emit(b, lp, 1, true)
-			r := rec.Records()[0]
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.SetParallelism(16) // a busy server: many requests at once
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := s.OnEmit(ctx, &r); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			_ = s.Shutdown(ctx)
-		})
-	}
-}
-
 // TestOpenRefusesLinks: a symbolic link or a FIFO at the spool's path is
 // refused at once; nothing is created through the link.
 func TestOpenRefusesLinks(t *testing.T) {
