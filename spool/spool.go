@@ -5,9 +5,17 @@
 // reports success.
 //
 // The spool is one bbolt file (go.etcd.io/bbolt, the store of the
-// Collector's own file_storage extension) beside audit.log. Each record is a
-// value keyed by its sequence number in the records bucket; the records
-// bucket holds exactly the records not yet sent, in order. The sender reads
+// Collector's own file_storage extension) beside audit.log, and its
+// write-ahead log (the same path with ".wal" added). A record is stored
+// first in the log: the records that came in while the previous group was
+// written go together, in one write(2) (and one fsync with
+// durability.Sync), and OnEmit returns once its group is in the log. The
+// spool then folds the logged groups into the bbolt file, many in one
+// transaction, off the request path (at the latest DefaultFoldDelay
+// later, or when Shutdown or ForceFlush asks), and empties the log; Open
+// folds what a crash left in it. In the bbolt file each record is a value
+// keyed by its sequence number in the records bucket; the records
+// bucket holds exactly the records folded and not yet sent, in order. The sender reads
 // a batch from the front, exports it, and deletes it in one transaction
 // once the export succeeded: that deletion is the cursor. A failed export
 // is tried again, with pauses from DefaultMinRetry doubling to
@@ -39,6 +47,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +78,17 @@ var (
 	keyLastResource = []byte("last_resource")
 )
 
+// DefaultFoldDelay is the longest a record waits in the write-ahead log
+// before it is folded into the bbolt file (and so seen by the sender); a
+// fold comes sooner when foldRecords records or foldBytes bytes wait.
+const DefaultFoldDelay = 20 * time.Millisecond
+
+const (
+	foldRecords = 4096
+	foldBytes   = 4 << 20
+	maxKeptBuf  = 4 << 20 // the largest group buffer kept for reuse
+)
+
 // ErrClosed is returned by OnEmit after Shutdown.
 var ErrClosed = errors.New("spool: shut down; the record was not spooled")
 
@@ -75,6 +96,7 @@ var ErrClosed = errors.New("spool: shut down; the record was not spooled")
 // methods are safe for concurrent use.
 type Spool struct {
 	db       *bolt.DB
+	wal      *os.File
 	exporter sdklog.Exporter
 	cfg      config
 	id       string // the spool's own id, in every RecordUID
@@ -87,6 +109,15 @@ type Spool struct {
 	resNew  map[[8]byte][]byte // resources to store with the next commit
 	kick    chan struct{}      // wakes the committer
 	stopped chan struct{}      // closed when the committer has stopped
+
+	// The committer's own: the log's end, the next sequence number, the
+	// groups logged and not yet folded, group buffers to reuse.
+	walOff        int64
+	nextSeq       int64
+	unfolded      []*group
+	unfoldedN     int
+	unfoldedBytes int64
+	freeBufs      [][]byte
 
 	wake     chan struct{} // wakes the sender: records stored
 	progress chan struct{} // closed and replaced after each commit or ack
@@ -106,6 +137,7 @@ type Spool struct {
 	sendDone   chan struct{}
 	failing    *report.Reporter
 	stored     *report.Reporter
+	folding    *report.Reporter
 	dropCount  metric.Int64Counter
 	closeOnce  sync.Once
 	closeErr   error
@@ -117,12 +149,36 @@ type resourceEntry struct {
 	enc []byte
 }
 
-// group is the records of one commit; done is closed once it is committed.
+// group is the records of one group commit: buf holds its frame in the
+// write-ahead log (walHeader bytes, then each record's length and stored
+// form). done is closed once it is in the log (or err says why not), folded
+// once it is in the bbolt file (or will be by the next Open).
 type group struct {
-	recs [][]byte
-	done chan struct{}
-	err  error
+	buf    []byte
+	n      int   // records
+	size   int64 // their stored size
+	first  int64 // the first record's sequence number, once logged
+	res    map[[8]byte][]byte
+	flush  bool // fold at once: someone waits for folded
+	done   chan struct{}
+	folded chan struct{}
+	err    error
 }
+
+// newGroup returns an empty group, its buffer reused when one is free.
+// It is called by Open and the committer.
+func (s *Spool) newGroup() *group {
+	var buf []byte
+	if n := len(s.freeBufs); n > 0 {
+		buf, s.freeBufs = s.freeBufs[n-1][:walHeader], s.freeBufs[:n-1]
+	} else {
+		buf = make([]byte, walHeader, 16<<10)
+	}
+	return &group{buf: buf, done: make(chan struct{}), folded: make(chan struct{})}
+}
+
+// encBufs holds OnEmit's encoding buffers.
+var encBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Open opens (or creates) the spool at path and starts sending what it
 // holds to exp. Shutdown stops it, and shuts exp down.
@@ -143,26 +199,44 @@ func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
 		// The spool sits in the audit folder beside audit.log, with its
 		// guarantee: a regular file only, never through a symbolic link,
 		// never waiting on a FIFO.
-		OpenFile:       safefile.Open,
-		Timeout:        c.openTimeout,
-		NoSync:         c.durability != durability.Sync,
+		OpenFile: safefile.Open,
+		Timeout:  c.openTimeout,
+		NoSync:   c.durability != durability.Sync,
+		// Nor an fsync when the file grows, which stalls the folds (and
+		// so the group commits) for milliseconds; with durability.Sync
+		// both stay.
+		NoGrowSync:     c.durability != durability.Sync,
 		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", path, err)
 	}
-	s := &Spool{db: db, exporter: exp, cfg: c,
-		cur: &group{done: make(chan struct{})}, resNew: map[[8]byte][]byte{},
+	// The log is opened once bbolt holds the file's lock: no other
+	// process has it either.
+	wal, err := safefile.Open(path+walSuffix, os.O_RDWR|os.O_CREATE, c.fileMode)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("spool: open %s: %w", path+walSuffix, err)
+	}
+	s := &Spool{db: db, wal: wal, exporter: exp, cfg: c, resNew: map[[8]byte][]byte{},
 		kick: make(chan struct{}, 1), stopped: make(chan struct{}),
 		wake: make(chan struct{}, 1), progress: make(chan struct{}),
 		sendDone: make(chan struct{}), rebuild: newRebuilder(),
 		failing: report.New(c.errorLog, "export attempt(s) of the forwarding spool failed; the records stay spooled and are sent again", c.reportEvery),
 		stored:  report.New(c.errorLog, "audit record(s) could not be stored in the forwarding spool and will not be forwarded; audit.log is not affected", c.reportEvery),
+		folding: report.New(c.errorLog, "audit record(s) could not be moved from the forwarding spool's write-ahead log into its store; they stay in the log and are tried again", c.reportEvery),
 	}
+	s.cur = s.newGroup()
 	if err := s.load(); err != nil {
 		_ = db.Close()
+		_ = wal.Close()
 		return nil, fmt.Errorf("spool: %s: %w", path, err)
+	}
+	if err := s.recover(); err != nil {
+		_ = db.Close()
+		_ = wal.Close()
+		return nil, fmt.Errorf("spool: %s: %w", path+walSuffix, err)
 	}
 	s.dropCount, err = c.mp.Meter(ScopeName).Int64Counter("otelaudit.spool.dropped", metric.WithUnit("{record}"),
 		metric.WithDescription("Audit records the forwarding spool dropped for its disk budget."))
@@ -215,8 +289,60 @@ func (s *Spool) load() error {
 		})
 		s.pending.Store(n)
 		s.bytes.Store(size)
+		s.nextSeq = int64(tx.Bucket(bucketRecords).Sequence()) + 1
 		return err
 	})
+}
+
+// recover folds the groups a crash left in the write-ahead log (those
+// past the last sequence number folded) into the bbolt file, and empties
+// the log.
+func (s *Spool) recover() error {
+	res, logged, valid, err := readWAL(s.wal)
+	if err != nil {
+		return err
+	}
+	if fi, err := s.wal.Stat(); err == nil && fi.Size() > valid {
+		// Only the last write can be cut, by a crash of the machine: its
+		// records were never acknowledged.
+		s.cfg.errorLog(fmt.Errorf("otelaudit: spool: the last %d byte(s) of the write-ahead log %s were cut short (a crash?) and are ignored", fi.Size()-valid, s.wal.Name()))
+	}
+	folded := s.nextSeq - 1
+	var groups []loggedGroup
+	for _, g := range logged {
+		if g.first+int64(g.n)-1 <= folded {
+			continue // folded before the crash
+		}
+		if g.first <= folded { // folds take whole groups: not written so
+			var t loggedGroup
+			seq := g.first
+			_ = walRecords(g.recs, func(enc []byte) error {
+				if seq > folded {
+					if t.n == 0 {
+						t.first = seq
+					}
+					t.recs = binary.AppendUvarint(t.recs, uint64(len(enc)))
+					t.recs = append(t.recs, enc...)
+					t.n++
+					t.size += int64(len(enc))
+				}
+				seq++
+				return nil
+			})
+			g = t
+		}
+		groups = append(groups, g)
+		s.pending.Add(int64(g.n))
+		s.bytes.Add(g.size)
+	}
+	if len(groups) > 0 {
+		if err := s.commit(res, groups); err != nil {
+			return err
+		}
+		last := groups[len(groups)-1]
+		s.nextSeq = max(s.nextSeq, last.first+int64(last.n))
+	}
+	return s.wal.Truncate(0)
 }
 
 // ID returns the spool's id, the first part of every RecordUID it gives.
@@ -243,7 +369,8 @@ func (s *Spool) Enabled(context.Context, sdklog.EnabledParameters) bool {
 // ErrClosed after Shutdown.
 func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 	key := s.resourceKey(r.Resource())
-	enc := encodeRecord(make([]byte, 0, 512), r, key)
+	eb := encBufs.Get().(*[]byte)
+	enc := encodeRecord((*eb)[:0], r, key)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -251,8 +378,15 @@ func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 		return ErrClosed
 	}
 	g := s.cur
-	g.recs = append(g.recs, enc)
+	g.buf = binary.AppendUvarint(g.buf, uint64(len(enc)))
+	g.buf = append(g.buf, enc...)
+	g.n++
+	g.size += int64(len(enc))
 	s.mu.Unlock()
+	if cap(enc) <= 64<<10 {
+		*eb = enc
+		encBufs.Put(eb)
+	}
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -281,46 +415,154 @@ func (s *Spool) resourceKey(res *resource.Resource) [8]byte {
 	return key
 }
 
-// commitLoop commits the records OnEmit gathered, one transaction for all
-// that came in while the previous one was committed (group commit).
+// commitLoop logs the records OnEmit gathered, one write for all that came
+// in while the previous group was written (group commit), and folds the
+// logged groups into the bbolt file when enough of them wait, when the
+// oldest has waited DefaultFoldDelay, when the budget is exceeded (before
+// OnEmit returns, so that Dropped counts the records it drops), when
+// ForceFlush asks, and at Shutdown.
 func (s *Spool) commitLoop() {
 	defer close(s.stopped)
-	for range s.kick {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := false
+	for {
+		due := false
+		select {
+		case <-s.kick:
+		case <-timer.C:
+			armed, due = false, true
+		}
 		s.mu.Lock()
 		g := s.cur
 		closed := s.closed
-		s.cur = &group{done: make(chan struct{})}
-		res := s.resNew
-		if len(res) > 0 {
+		s.cur = s.newGroup()
+		if len(s.resNew) > 0 {
+			g.res = s.resNew
 			s.resNew = map[[8]byte][]byte{}
 		}
 		s.mu.Unlock()
-		if len(g.recs) > 0 {
-			g.err = s.commit(g.recs, res)
-			if g.err != nil {
-				s.stored.Lost(len(g.recs), g.err)
-				s.mu.Lock() // store the resources with a later commit
-				for k, v := range res {
+		if g.n > 0 || len(g.res) > 0 {
+			if g.err = s.log(g); g.err != nil {
+				s.stored.Lost(g.n, g.err)
+				s.mu.Lock() // store the resources with a later group
+				for k, v := range g.res {
 					s.resNew[k] = v
 				}
 				s.mu.Unlock()
+			} else {
+				s.unfolded = append(s.unfolded, g)
+				s.unfoldedN += g.n
+				s.unfoldedBytes += g.size
 			}
-			s.notify()
+		}
+		if g.err == nil && g.n > 0 && s.bytes.Load() > s.cfg.maxBytes {
+			s.fold()
 		}
 		close(g.done)
+		if closed || due || g.flush || s.unfoldedN >= foldRecords || s.unfoldedBytes >= foldBytes {
+			s.fold()
+		}
+		if g.err != nil || g.n == 0 && len(g.res) == 0 {
+			close(g.folded)
+		}
 		if closed {
+			for _, u := range s.unfolded { // the next Open folds them
+				close(u.folded)
+			}
+			s.unfolded = nil
 			return
+		}
+		if len(s.unfolded) > 0 && !armed {
+			timer.Reset(DefaultFoldDelay)
+			armed = true
 		}
 	}
 }
 
-// commit stores recs, and drops the oldest records for the budget.
-func (s *Spool) commit(recs [][]byte, res map[[8]byte][]byte) error {
+// log writes g (the resources it brings first) to the end of the
+// write-ahead log, in one write, and fsyncs it with durability.Sync. A
+// failed write is overwritten by the next one.
+func (s *Spool) log(g *group) error {
+	binary.BigEndian.PutUint64(g.buf[9:17], uint64(s.nextSeq))
+	sealFrame(g.buf, frameRecords)
+	out := g.buf
+	if len(g.res) > 0 {
+		var b []byte
+		for k, v := range g.res {
+			b = append(b, resourceFrame(k, v)...)
+		}
+		out = append(b, g.buf...)
+	}
+	if _, err := s.wal.WriteAt(out, s.walOff); err != nil {
+		return err
+	}
+	if s.cfg.durability == durability.Sync {
+		if err := s.wal.Sync(); err != nil {
+			return err
+		}
+	}
+	s.walOff += int64(len(out))
+	g.first = s.nextSeq
+	s.nextSeq += int64(g.n)
+	s.pending.Add(int64(g.n))
+	s.bytes.Add(g.size)
+	return nil
+}
+
+// fold commits the groups logged and not yet folded to the bbolt file, in
+// one transaction, and empties the log. When that fails, they stay in the
+// log and are tried again with the next fold.
+func (s *Spool) fold() {
+	if len(s.unfolded) == 0 {
+		return
+	}
+	res := map[[8]byte][]byte{}
+	groups := make([]loggedGroup, 0, len(s.unfolded))
+	for _, g := range s.unfolded {
+		for k, v := range g.res {
+			res[k] = v
+		}
+		if g.n > 0 {
+			groups = append(groups, loggedGroup{first: g.first, recs: g.buf[walHeader:], n: g.n, size: g.size})
+		}
+	}
+	if err := s.commit(res, groups); err != nil {
+		s.folding.Lost(s.unfoldedN, err)
+		return
+	}
+	// Everything logged is folded: the log starts again. Should the
+	// truncation fail, the next groups overwrite the log from its start,
+	// and Open skips what is folded already.
+	if err := s.wal.Truncate(0); err != nil {
+		s.cfg.errorLog(fmt.Errorf("otelaudit: spool: emptying the write-ahead log: %w", err))
+	}
+	s.walOff = 0
+	for _, g := range s.unfolded {
+		close(g.folded)
+		if cap(g.buf) <= maxKeptBuf {
+			s.freeBufs = append(s.freeBufs, g.buf)
+		}
+		g.buf = nil
+	}
+	s.unfolded, s.unfoldedN, s.unfoldedBytes = s.unfolded[:0], 0, 0
+	s.notify()
+}
+
+// commit stores res and the records of groups in the bbolt file, and drops
+// the oldest records for the budget. The records are counted in pending
+// and bytes already.
+func (s *Spool) commit(res map[[8]byte][]byte, groups []loggedGroup) error {
 	var drop Drop
-	var added, addedBytes, removed, removedBytes int64
+	var removed, removedBytes int64
 	var last [8]byte
+	n := 0
+	for _, g := range groups {
+		n += g.n
+	}
+	keys := make([]byte, 8*n)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		drop, added, addedBytes, removed, removedBytes = Drop{}, 0, 0, 0, 0
+		drop, removed, removedBytes = Drop{}, 0, 0
 		rb := tx.Bucket(bucketResources)
 		for k, v := range res {
 			if err := rb.Put(k[:], v); err != nil {
@@ -328,26 +570,37 @@ func (s *Spool) commit(recs [][]byte, res map[[8]byte][]byte) error {
 			}
 		}
 		b := tx.Bucket(bucketRecords)
-		for _, enc := range recs {
-			seq, err := b.NextSequence()
-			if err != nil {
+		b.FillPercent = 1.0 // keys only ever grow: full pages, no half-empty splits
+		keys := keys
+		var lastEnc []byte
+		var seq int64
+		for _, g := range groups {
+			seq = g.first
+			if err := walRecords(g.recs, func(enc []byte) error {
+				k := keys[:8:8]
+				keys = keys[8:]
+				binary.BigEndian.PutUint64(k, uint64(seq))
+				seq++
+				lastEnc = enc
+				return b.Put(k, enc)
+			}); err != nil {
 				return err
 			}
-			if err := b.Put(seqKey(int64(seq)), enc); err != nil {
-				return err
-			}
-			added++
-			addedBytes += int64(len(enc))
 		}
-		if n := len(recs); n > 0 {
-			if h, err := decodeResourceOf(recs[n-1]); err == nil {
+		if seq-1 > int64(b.Sequence()) {
+			if err := b.SetSequence(uint64(seq - 1)); err != nil {
+				return err
+			}
+		}
+		if lastEnc != nil {
+			if h, err := decodeResourceOf(lastEnc); err == nil {
 				last = h
 				if err := tx.Bucket(bucketState).Put(keyLastResource, last[:]); err != nil {
 					return err
 				}
 			}
 		}
-		over := s.bytes.Load() + addedBytes - s.cfg.maxBytes
+		over := s.bytes.Load() - s.cfg.maxBytes
 		if over > 0 {
 			now := time.Now()
 			c := b.Cursor()
@@ -384,9 +637,11 @@ func (s *Spool) commit(recs [][]byte, res map[[8]byte][]byte) error {
 	if err != nil {
 		return err
 	}
-	s.lastRes.Store(&last)
-	s.pending.Add(added - removed)
-	s.bytes.Add(addedBytes - removedBytes)
+	if n > 0 {
+		s.lastRes.Store(&last)
+	}
+	s.pending.Add(-removed)
+	s.bytes.Add(-removedBytes)
 	if drop.Count > 0 {
 		s.dropped.Add(drop.Count)
 		if s.dropCount != nil {
@@ -464,11 +719,13 @@ func (s *Spool) progressChan() chan struct{} {
 	return s.progress
 }
 
-// flushStored waits until everything OnEmit took so far is committed.
+// flushStored waits until everything OnEmit took so far is folded into
+// the bbolt file, where the sender sees it.
 func (s *Spool) flushStored(ctx context.Context) error {
 	s.mu.Lock()
 	g := s.cur
 	closed := s.closed
+	g.flush = true
 	s.mu.Unlock()
 	if closed {
 		return nil
@@ -478,7 +735,7 @@ func (s *Spool) flushStored(ctx context.Context) error {
 	default:
 	}
 	select {
-	case <-g.done:
+	case <-g.folded:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -534,7 +791,7 @@ func (s *Spool) Shutdown(ctx context.Context) error {
 		default:
 		}
 		close(s.kick)
-		<-s.stopped // the last records are committed
+		<-s.stopped // the last records are logged, and folded
 
 		// Delivering what is spooled is only an attempt: it stays on disk
 		// for the next start. So the caller's context bounds it, as well
@@ -562,7 +819,8 @@ func (s *Spool) Shutdown(ctx context.Context) error {
 			err = nil
 		}
 		s.rebuild.shutdown()
-		s.closeErr = errors.Join(err, s.db.Close())
+		s.folding.Flush()
+		s.closeErr = errors.Join(err, s.db.Close(), s.wal.Close())
 	})
 	return s.closeErr
 }
@@ -580,10 +838,11 @@ func (s *Spool) reportDropsStop() {
 
 // extra returns the attributes the spool adds to the record of seq.
 func (s *Spool) extra(seq int64) []attribute.KeyValue {
-	kv := []attribute.KeyValue{
-		RecordUID.String(fmt.Sprintf("%s-%d", s.id, seq)),
-		SpoolSeq.Int64(seq),
-	}
+	uid := make([]byte, 0, len(s.id)+21)
+	uid = append(append(uid, s.id...), '-')
+	kv := make([]attribute.KeyValue, 2, 3)
+	kv[0] = RecordUID.String(string(strconv.AppendInt(uid, seq, 10)))
+	kv[1] = SpoolSeq.Int64(seq)
 	if s.cfg.origin != "" {
 		kv = append(kv, Origin.String(s.cfg.origin))
 	}
