@@ -173,36 +173,46 @@ type storedRecord struct {
 	attrs        []attribute.KeyValue
 }
 
-func decodeRecord(b []byte) (storedRecord, error) {
+// decodeRecord decodes a stored record. The names it holds (scope, event,
+// severity text, attribute keys) come from in when in has them, and are
+// added to it, so that the records of a batch share them; in may be nil.
+// extra is room left in the attributes for those the spool adds.
+func decodeRecord(b []byte, in interner, extra int) (storedRecord, error) {
 	var s storedRecord
 	var err error
 	if s.header, err = decodeHeader(b); err != nil {
 		return s, err
 	}
-	d := decoder{b: b}
+	d := decoder{b: b, names: in}
 	d.byte()
 	d.byte()
 	d.uvarint()
 	d.uvarint()
 	copy(s.resource[:], d.bytes(8))
-	s.scopeName, s.scopeVersion, s.scopeSchema = d.string(), d.string(), d.string()
+	s.scopeName, s.scopeVersion, s.scopeSchema = d.name(), d.name(), d.name()
 	s.timestamp = fromUnixNano(d.varint())
 	s.observed = fromUnixNano(d.varint())
 	s.severity = log.Severity(d.varint())
-	s.severityText = d.string()
-	s.event = d.string()
+	s.severityText = d.name()
+	s.event = d.name()
 	s.body = d.value(0)
 	copy(s.traceID[:], d.bytes(16))
 	copy(s.spanID[:], d.bytes(8))
 	s.traceFlags = trace.TraceFlags(d.byte())
 	n := d.uvarint()
-	s.attrs = make([]attribute.KeyValue, 0, min(n, 1024))
+	s.attrs = make([]attribute.KeyValue, 0, int(min(n, 1024))+extra)
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		k := d.string()
+		k := d.name()
 		s.attrs = append(s.attrs, attribute.KeyValue{Key: attribute.Key(k), Value: d.value(0)})
 	}
 	return s, d.err
 }
+
+// interner holds the names decoded before; it is cleared when it holds
+// maxNames.
+type interner map[string]string
+
+const maxNames = 4096
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -281,8 +291,9 @@ const maxDepth = 64
 // decoder reads a stored form; the first error sticks and every later read
 // returns a zero value.
 type decoder struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	names interner // or nil
 }
 
 func (d *decoder) fail() { d.err, d.b = errCorrupt, nil }
@@ -341,6 +352,23 @@ func (d *decoder) string() string {
 	return string(d.bytes(n))
 }
 
+// name reads a string, taken from d.names when it is there.
+func (d *decoder) name() string {
+	b := d.bytes(d.count())
+	if d.names == nil {
+		return string(b)
+	}
+	if s, ok := d.names[string(b)]; ok {
+		return s
+	}
+	if len(d.names) >= maxNames {
+		clear(d.names)
+	}
+	s := string(b)
+	d.names[s] = s
+	return s
+}
+
 func (d *decoder) value(depth int) attribute.Value {
 	if depth > maxDepth {
 		d.fail()
@@ -393,7 +421,7 @@ func (d *decoder) value(depth int) attribute.Value {
 	case attribute.MAP:
 		s := make([]attribute.KeyValue, d.count())
 		for i := range s {
-			s[i].Key = attribute.Key(d.string())
+			s[i].Key = attribute.Key(d.name())
 			s[i].Value = d.value(depth + 1)
 		}
 		return attribute.MapValue(s...)
@@ -418,12 +446,15 @@ func (d *decoder) pad(n int) []byte {
 // takes its resource and scope from the Logger that emitted it, so each
 // resource gets a LoggerProvider of its own (with no limits and no duplicate
 // check: the stored attributes are exactly those the pipeline had), whose
-// one processor keeps the record emitted. It is used by the sender's
-// goroutine alone.
+// one processor keeps the record emitted. Each of its Loggers emits one
+// empty record, once: the template, which every record of that resource and
+// scope starts from (a copy, its fields then set, as the Logger would set
+// them, without the Logger's way through its processors for each record).
+// It is used by the sender's goroutine alone.
 type rebuilder struct {
 	mu        sync.Mutex
 	providers map[[8]byte]*sdklog.LoggerProvider
-	loggers   map[loggerKey]log.Logger
+	templates map[loggerKey]*sdklog.Record
 	last      sdklog.Record
 }
 
@@ -433,7 +464,35 @@ type loggerKey struct {
 }
 
 func newRebuilder() *rebuilder {
-	return &rebuilder{providers: map[[8]byte]*sdklog.LoggerProvider{}, loggers: map[loggerKey]log.Logger{}}
+	return &rebuilder{providers: map[[8]byte]*sdklog.LoggerProvider{}, templates: map[loggerKey]*sdklog.Record{}}
+}
+
+// template returns the empty record of s's resource and scope.
+func (rb *rebuilder) template(s *storedRecord, res *resource.Resource) *sdklog.Record {
+	k := loggerKey{s.resource, s.scopeName, s.scopeVersion, s.scopeSchema}
+	if t, ok := rb.templates[k]; ok {
+		return t
+	}
+	lp, ok := rb.providers[s.resource]
+	if !ok {
+		lp = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(keepLast{rb}),
+			sdklog.WithAllowKeyDuplication(), sdklog.WithAttributeCountLimit(-1), sdklog.WithAttributeValueLengthLimit(-1))
+		rb.providers[s.resource] = lp
+	}
+	var opts []log.LoggerOption
+	if s.scopeVersion != "" {
+		opts = append(opts, log.WithInstrumentationVersion(s.scopeVersion))
+	}
+	if s.scopeSchema != "" {
+		opts = append(opts, log.WithSchemaURL(s.scopeSchema))
+	}
+	var r log.Record
+	r.SetObservedTimestamp(time.Unix(0, 1)) // not now: set for each record
+	lp.Logger(s.scopeName, opts...).Emit(context.Background(), r)
+	t := rb.last
+	rb.last = sdklog.Record{}
+	rb.templates[k] = &t
+	return &t
 }
 
 // record returns s as an sdklog.Record with resource res, and the extra
@@ -441,37 +500,17 @@ func newRebuilder() *rebuilder {
 func (rb *rebuilder) record(s storedRecord, res *resource.Resource, extra ...attribute.KeyValue) sdklog.Record {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
-	lp, ok := rb.providers[s.resource]
-	if !ok {
-		lp = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(keepLast{rb}),
-			sdklog.WithAllowKeyDuplication(), sdklog.WithAttributeCountLimit(-1), sdklog.WithAttributeValueLengthLimit(-1))
-		rb.providers[s.resource] = lp
+	out := *rb.template(&s, res)
+	out.SetTimestamp(s.timestamp)
+	if s.observed.IsZero() {
+		s.observed = time.Now() // as the Logger does
 	}
-	k := loggerKey{s.resource, s.scopeName, s.scopeVersion, s.scopeSchema}
-	l, ok := rb.loggers[k]
-	if !ok {
-		var opts []log.LoggerOption
-		if s.scopeVersion != "" {
-			opts = append(opts, log.WithInstrumentationVersion(s.scopeVersion))
-		}
-		if s.scopeSchema != "" {
-			opts = append(opts, log.WithSchemaURL(s.scopeSchema))
-		}
-		l = lp.Logger(s.scopeName, opts...)
-		rb.loggers[k] = l
-	}
-	var r log.Record
-	r.SetTimestamp(s.timestamp)
-	r.SetObservedTimestamp(s.observed)
-	r.SetSeverity(s.severity)
-	r.SetSeverityText(s.severityText)
-	r.SetEventName(s.event)
-	r.SetBody(s.body)
-	r.AddAttributes(s.attrs...)
-	r.AddAttributes(extra...)
-	l.Emit(context.Background(), r)
-	out := rb.last
-	rb.last = sdklog.Record{}
+	out.SetObservedTimestamp(s.observed)
+	out.SetSeverity(s.severity)
+	out.SetSeverityText(s.severityText)
+	out.SetEventName(s.event)
+	out.SetBody(s.body)
+	out.SetAttributes(append(s.attrs, extra...)...)
 	out.SetTraceID(s.traceID)
 	out.SetSpanID(s.spanID)
 	out.SetTraceFlags(s.traceFlags)

@@ -28,12 +28,13 @@ type batch struct {
 func (s *Spool) send() {
 	defer close(s.sendDone)
 	resources := map[[8]byte]*resource.Resource{}
+	names := interner{}
 	pause := s.cfg.minRetry
 	for {
 		if s.sendCtx.Err() != nil {
 			return
 		}
-		b, err := s.read(resources)
+		b, err := s.read(resources, names)
 		if err == nil && len(b.recs) == 0 && len(b.bad) == 0 {
 			select {
 			case <-s.wake:
@@ -69,7 +70,7 @@ func (s *Spool) send() {
 
 // read returns the next batch: the AUDIT_RECORDS_DROPPED record first when
 // records were dropped, then the oldest records spooled.
-func (s *Spool) read(resources map[[8]byte]*resource.Resource) (batch, error) {
+func (s *Spool) read(resources map[[8]byte]*resource.Resource, names interner) (batch, error) {
 	var b batch
 	var stored []storedRecord
 	var drop Drop
@@ -102,7 +103,7 @@ func (s *Spool) read(resources map[[8]byte]*resource.Resource) (batch, error) {
 		c := tx.Bucket(bucketRecords).Cursor()
 		for k, v := c.First(); k != nil && len(stored) < s.cfg.maxBatch; k, v = c.Next() {
 			seq := int64(binary.BigEndian.Uint64(k))
-			r, err := decodeRecord(v)
+			r, err := decodeRecord(v, names, 3)
 			if err == nil {
 				_, err = lookup(r.resource)
 			}
