@@ -104,10 +104,6 @@ type File struct {
 	spare   []byte // the buffer of the last write, for reuse
 	writing bool   // a caller is writing (and syncing) outside mu
 
-	// arriving counts the callers formatting a line that have not queued
-	// it yet: a writer yields to them only when there are some.
-	arriving atomic.Int32
-
 	stopFlush chan struct{}
 	stopping  sync.Once // closes stopFlush
 	flushDone chan struct{}
@@ -301,7 +297,6 @@ func (f *File) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	if isCheckpoint(r) {
 		return nil
 	}
-	f.arriving.Add(1) // commit takes it back once the line is queued
 	bp := linePool.Get().(*[]byte)
 	line := AppendLine((*bp)[:0], r, f.loc)
 	pos, err := f.commit(line, 1)
@@ -327,7 +322,6 @@ func isCheckpoint(r *sdklog.Record) bool {
 // the operating system allows, with the configured durability. It returns
 // the error of a failed write (and counts and reports it, see File).
 func (f *File) Export(ctx context.Context, records []sdklog.Record) error {
-	f.arriving.Add(1) // commit takes it back once the lines are queued
 	f.mu.Lock()
 	buf := f.buf[:0]
 	f.buf = nil
