@@ -86,7 +86,11 @@ const DefaultFoldDelay = 20 * time.Millisecond
 const (
 	foldRecords = 4096
 	foldBytes   = 4 << 20
-	maxKeptBuf  = 4 << 20 // the largest group buffer kept for reuse
+	maxKeptBufs = 16 << 20 // the group buffers kept for reuse, in all
+	// maxGroupBytes is the size past which OnEmit starts a new group: a
+	// group's buffer does not grow (by copying) without end while the
+	// previous one is written (with durability.Buffered).
+	maxGroupBytes = 1 << 20
 )
 
 // ErrClosed is returned by OnEmit after Shutdown.
@@ -106,18 +110,21 @@ type Spool struct {
 	mu      sync.Mutex
 	closed  bool
 	cur     *group
+	full    []*group           // groups that grew to maxGroupBytes, before cur
 	resNew  map[[8]byte][]byte // resources to store with the next commit
 	kick    chan struct{}      // wakes the committer
 	stopped chan struct{}      // closed when the committer has stopped
 
+	freeBufs [][]byte // group buffers to reuse, under mu
+	freeCap  int      // their capacity
+
 	// The committer's own: the log's end, the next sequence number, the
-	// groups logged and not yet folded, group buffers to reuse.
+	// groups logged and not yet folded.
 	walOff        int64
 	nextSeq       int64
 	unfolded      []*group
 	unfoldedN     int
 	unfoldedBytes int64
-	freeBufs      [][]byte
 
 	wake     chan struct{} // wakes the sender: records stored
 	progress chan struct{} // closed and replaced after each commit or ack
@@ -166,13 +173,14 @@ type group struct {
 }
 
 // newGroup returns an empty group, its buffer reused when one is free.
-// It is called by Open and the committer.
+// s.mu is held.
 func (s *Spool) newGroup() *group {
 	var buf []byte
 	if n := len(s.freeBufs); n > 0 {
 		buf, s.freeBufs = s.freeBufs[n-1][:walHeader], s.freeBufs[:n-1]
+		s.freeCap -= cap(buf)
 	} else {
-		buf = make([]byte, walHeader, 16<<10)
+		buf = make([]byte, walHeader, 4<<10)
 	}
 	return &group{buf: buf, done: make(chan struct{}), folded: make(chan struct{})}
 }
@@ -378,6 +386,11 @@ func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 		return ErrClosed
 	}
 	g := s.cur
+	if len(g.buf) >= maxGroupBytes {
+		s.full = append(s.full, g)
+		g = s.newGroup()
+		s.cur = g
+	}
 	g.buf = binary.AppendUvarint(g.buf, uint64(len(enc)))
 	g.buf = append(g.buf, enc...)
 	g.n++
@@ -407,11 +420,16 @@ func (s *Spool) resourceKey(res *resource.Resource) [8]byte {
 	if e, ok := s.resources.Load(res); ok {
 		return e.(resourceEntry).key
 	}
+	// Under mu, so that no record can use the key before the resource is
+	// queued: a group is logged after the resources it needs.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.resources.Load(res); ok {
+		return e.(resourceEntry).key
+	}
 	key, enc := encodeResource(res)
 	s.resources.Store(res, resourceEntry{key, enc})
-	s.mu.Lock()
 	s.resNew[key] = enc
-	s.mu.Unlock()
 	return key
 }
 
@@ -434,37 +452,28 @@ func (s *Spool) commitLoop() {
 			armed, due = false, true
 		}
 		s.mu.Lock()
-		g := s.cur
-		closed := s.closed
+		gs := append(s.full, s.cur)
+		closed, flush := s.closed, s.cur.flush
+		s.full = nil
 		s.cur = s.newGroup()
-		if len(s.resNew) > 0 {
-			g.res = s.resNew
+		res := s.resNew
+		if len(res) > 0 {
 			s.resNew = map[[8]byte][]byte{}
 		}
 		s.mu.Unlock()
-		if g.n > 0 || len(g.res) > 0 {
-			if g.err = s.log(g); g.err != nil {
-				s.stored.Lost(g.n, g.err)
-				s.mu.Lock() // store the resources with a later group
-				for k, v := range g.res {
-					s.resNew[k] = v
-				}
-				s.mu.Unlock()
-			} else {
-				s.unfolded = append(s.unfolded, g)
-				s.unfoldedN += g.n
-				s.unfoldedBytes += g.size
+		if len(res) > 0 {
+			gs[0].res = res
+		}
+		for _, g := range gs {
+			s.commitGroup(g)
+		}
+		if closed || due || flush || s.unfoldedN >= foldRecords || s.unfoldedBytes >= foldBytes {
+			s.fold()
+		}
+		for _, g := range gs {
+			if g.err != nil || g.n == 0 && len(g.res) == 0 {
+				close(g.folded)
 			}
-		}
-		if g.err == nil && g.n > 0 && s.bytes.Load() > s.cfg.maxBytes {
-			s.fold()
-		}
-		close(g.done)
-		if closed || due || g.flush || s.unfoldedN >= foldRecords || s.unfoldedBytes >= foldBytes {
-			s.fold()
-		}
-		if g.err != nil || g.n == 0 && len(g.res) == 0 {
-			close(g.folded)
 		}
 		if closed {
 			for _, u := range s.unfolded { // the next Open folds them
@@ -478,6 +487,29 @@ func (s *Spool) commitLoop() {
 			armed = true
 		}
 	}
+}
+
+// commitGroup logs g (a failed group is reported, its resources kept for
+// the next), folds when the budget is exceeded, and lets OnEmit return.
+func (s *Spool) commitGroup(g *group) {
+	if g.n > 0 || len(g.res) > 0 {
+		if g.err = s.log(g); g.err != nil {
+			s.stored.Lost(g.n, g.err)
+			s.mu.Lock() // store the resources with a later group
+			for k, v := range g.res {
+				s.resNew[k] = v
+			}
+			s.mu.Unlock()
+		} else {
+			s.unfolded = append(s.unfolded, g)
+			s.unfoldedN += g.n
+			s.unfoldedBytes += g.size
+		}
+	}
+	if g.err == nil && g.n > 0 && s.bytes.Load() > s.cfg.maxBytes {
+		s.fold()
+	}
+	close(g.done)
 }
 
 // log writes g (the resources it brings first) to the end of the
@@ -538,13 +570,16 @@ func (s *Spool) fold() {
 		s.cfg.errorLog(fmt.Errorf("otelaudit: spool: emptying the write-ahead log: %w", err))
 	}
 	s.walOff = 0
+	s.mu.Lock()
 	for _, g := range s.unfolded {
 		close(g.folded)
-		if cap(g.buf) <= maxKeptBuf {
+		if s.freeCap+cap(g.buf) <= maxKeptBufs {
 			s.freeBufs = append(s.freeBufs, g.buf)
+			s.freeCap += cap(g.buf)
 		}
 		g.buf = nil
 	}
+	s.mu.Unlock()
 	s.unfolded, s.unfoldedN, s.unfoldedBytes = s.unfolded[:0], 0, 0
 	s.notify()
 }
