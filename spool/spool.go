@@ -217,6 +217,10 @@ func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
 		NoGrowSync:     c.durability != durability.Sync,
 		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
+		// Map room for the budget from the start: growing into it then
+		// remaps nothing (a remap copies every node of the open
+		// transactions). Address space only, on 64-bit systems.
+		InitialMmapSize: initialMmap(c.maxBytes),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", path, err)
@@ -264,6 +268,16 @@ func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
 	go s.commitLoop()
 	go s.send()
 	return s, nil
+}
+
+// initialMmap returns bbolt's initial map size for a budget of maxBytes:
+// twice the budget (pages are not full), at most 1 GiB, and nothing on
+// 32-bit systems.
+func initialMmap(maxBytes int64) int {
+	if strconv.IntSize < 64 {
+		return 0
+	}
+	return int(min(2*maxBytes, 1<<30))
 }
 
 // load creates the buckets and the spool's id, and counts what is stored.
