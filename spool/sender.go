@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -155,16 +156,17 @@ func (s *Spool) ack(b batch) error {
 				return err
 			}
 		}
-		r := tx.Bucket(bucketRecords)
+		c := tx.Bucket(bucketRecords).Cursor()
+		var k [8]byte
 		del := func(seq int64) error {
-			k := seqKey(seq)
-			v := r.Get(k)
-			if v == nil {
-				return nil
+			binary.BigEndian.PutUint64(k[:], uint64(seq))
+			ck, v := c.Seek(k[:])
+			if !bytes.Equal(ck, k[:]) {
+				return nil // dropped for the budget meanwhile
 			}
 			removed++
 			removedBytes += int64(len(v))
-			return r.Delete(k)
+			return c.Delete()
 		}
 		for _, seq := range b.seqs {
 			if err := del(seq); err != nil {
