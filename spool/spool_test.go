@@ -102,62 +102,83 @@ func open(t testing.TB, path string, exp sdklog.Exporter, opts ...spool.Option) 
 }
 
 // TestRoundTrip: every field an OTLP exporter sends survives the spool,
-// with each durability, and the spool adds its uid, sequence and origin.
+// with each durability, and the spool adds its uid, sequence and origin:
+// sent by the process that stored them, and after a restart.
 func TestRoundTrip(t *testing.T) {
 	for _, d := range []durability.Mode{durability.Write, durability.Sync, durability.Buffered} {
-		t.Run(d.String(), func(t *testing.T) {
-			rec := &sdklogtest.Recorder{}
-			s := open(t, filepath.Join(t.TempDir(), "spool"), rec, spool.WithDurability(d))
-			res := resource.NewWithAttributes("https://schema", attribute.String("service.name", "svc"), attribute.Int("n", 7))
-			lp := emitter(s, res)
-			for i := range 3 {
-				emit(t, lp, i, i != 1)
+		for _, restart := range []bool{false, true} {
+			name := d.String()
+			if restart {
+				name += "/restart"
 			}
-			got := waitFor(t, rec, 3)
-			if err := s.Shutdown(context.Background()); err != nil {
-				t.Fatal(err)
+			t.Run(name, func(t *testing.T) { roundTrip(t, d, restart) })
+		}
+	}
+}
+
+func roundTrip(t *testing.T, d durability.Mode, restart bool) {
+	rec := &sdklogtest.Recorder{}
+	path := filepath.Join(t.TempDir(), "spool")
+	var s *spool.Spool
+	if restart {
+		s = open(t, path, newFlaky(), spool.WithDurability(d), spool.WithShutdownTimeout(time.Millisecond))
+	} else {
+		s = open(t, path, rec, spool.WithDurability(d))
+	}
+	res := resource.NewWithAttributes("https://schema", attribute.String("service.name", "svc"), attribute.Int("n", 7))
+	lp := emitter(s, res)
+	for i := range 3 {
+		emit(t, lp, i, i != 1)
+	}
+	if restart {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s = open(t, path, rec, spool.WithDurability(d))
+	}
+	got := waitFor(t, rec, 3)
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	uids := map[string]bool{}
+	for i, r := range got {
+		a := attrs(r)
+		if r.EventName() != "READ_SECRET_SUCCESS" || r.Severity() != log.SeverityInfo || r.SeverityText() != "INFO" ||
+			!r.Timestamp().Equal(time.Unix(1700000000, int64(i))) || !r.ObservedTimestamp().Equal(time.Unix(1700000001, 0)) {
+			t.Errorf("record %d: event %q severity %v %q time %v observed %v", i, r.EventName(), r.Severity(), r.SeverityText(), r.Timestamp(), r.ObservedTimestamp())
+		}
+		if r.TraceID() != traceID || r.SpanID() != spanID || r.TraceFlags() != trace.FlagsSampled {
+			t.Errorf("record %d: trace %v span %v flags %v", i, r.TraceID(), r.SpanID(), r.TraceFlags())
+		}
+		if r.Resource().Equivalent() != res.Equivalent() || r.Resource().SchemaURL() != "https://schema" {
+			t.Errorf("record %d: resource %v, want %v", i, r.Resource(), res)
+		}
+		if sc := r.InstrumentationScope(); sc.Name != "github.com/otelaudit/otelaudit/instrument" || sc.Version != "v1" {
+			t.Errorf("record %d: scope %+v", i, sc)
+		}
+		for k, want := range map[string]attribute.Value{
+			"n": attribute.Int64Value(int64(i)), "http.route": attribute.StringValue("GET /secret/{id}"),
+			"audit.success": attribute.BoolValue(true), "http.response.status_code": attribute.Int64Value(200),
+			"f": attribute.Float64Value(1.5), "ss": attribute.StringSliceValue([]string{"a", "b"}),
+			"is":                   attribute.Int64SliceValue([]int64{1, -2}),
+			"m":                    attribute.MapValue(attribute.String("k", "v"), attribute.Int("j", 3)),
+			"s":                    attribute.SliceValue(attribute.StringValue("x"), attribute.BoolValue(false)),
+			"b":                    attribute.ByteSliceValue([]byte{0, 255}),
+			string(spool.SpoolSeq): attribute.Int64Value(int64(i + 1)),
+			string(spool.Origin):   attribute.StringValue("host/var/log/audit.log"),
+		} {
+			if g, ok := a[k]; !ok || g.String() != want.String() || g.Type() != want.Type() {
+				t.Errorf("record %d: %s = %v (%v), want %v (%v)", i, k, g.String(), g.Type(), want.String(), want.Type())
 			}
-			uids := map[string]bool{}
-			for i, r := range got {
-				a := attrs(r)
-				if r.EventName() != "READ_SECRET_SUCCESS" || r.Severity() != log.SeverityInfo || r.SeverityText() != "INFO" ||
-					!r.Timestamp().Equal(time.Unix(1700000000, int64(i))) || !r.ObservedTimestamp().Equal(time.Unix(1700000001, 0)) {
-					t.Errorf("record %d: event %q severity %v %q time %v observed %v", i, r.EventName(), r.Severity(), r.SeverityText(), r.Timestamp(), r.ObservedTimestamp())
-				}
-				if r.TraceID() != traceID || r.SpanID() != spanID || r.TraceFlags() != trace.FlagsSampled {
-					t.Errorf("record %d: trace %v span %v flags %v", i, r.TraceID(), r.SpanID(), r.TraceFlags())
-				}
-				if r.Resource().Equivalent() != res.Equivalent() || r.Resource().SchemaURL() != "https://schema" {
-					t.Errorf("record %d: resource %v, want %v", i, r.Resource(), res)
-				}
-				if sc := r.InstrumentationScope(); sc.Name != "github.com/otelaudit/otelaudit/instrument" || sc.Version != "v1" {
-					t.Errorf("record %d: scope %+v", i, sc)
-				}
-				for k, want := range map[string]attribute.Value{
-					"n": attribute.Int64Value(int64(i)), "http.route": attribute.StringValue("GET /secret/{id}"),
-					"audit.success": attribute.BoolValue(true), "http.response.status_code": attribute.Int64Value(200),
-					"f": attribute.Float64Value(1.5), "ss": attribute.StringSliceValue([]string{"a", "b"}),
-					"is":                   attribute.Int64SliceValue([]int64{1, -2}),
-					"m":                    attribute.MapValue(attribute.String("k", "v"), attribute.Int("j", 3)),
-					"s":                    attribute.SliceValue(attribute.StringValue("x"), attribute.BoolValue(false)),
-					"b":                    attribute.ByteSliceValue([]byte{0, 255}),
-					string(spool.SpoolSeq): attribute.Int64Value(int64(i + 1)),
-					string(spool.Origin):   attribute.StringValue("host/var/log/audit.log"),
-				} {
-					if g, ok := a[k]; !ok || g.String() != want.String() || g.Type() != want.Type() {
-						t.Errorf("record %d: %s = %v (%v), want %v (%v)", i, k, g.String(), g.Type(), want.String(), want.Type())
-					}
-				}
-				if _, ok := a[string(psono.LogIndex)]; ok != (i != 1) {
-					t.Errorf("record %d: has position %v", i, ok)
-				}
-				uid := a[string(spool.RecordUID)].AsString()
-				if uid == "" || uids[uid] {
-					t.Errorf("record %d: uid %q empty or repeated", i, uid)
-				}
-				uids[uid] = true
-			}
-		})
+		}
+		if _, ok := a[string(psono.LogIndex)]; ok != (i != 1) {
+			t.Errorf("record %d: has position %v", i, ok)
+		}
+		uid := a[string(spool.RecordUID)].AsString()
+		if uid == "" || uids[uid] {
+			t.Errorf("record %d: uid %q empty or repeated", i, uid)
+		}
+		uids[uid] = true
 	}
 }
 
