@@ -14,7 +14,8 @@ import (
 const (
 	// DefaultMaxBytes is the disk budget of the records waiting in a spool
 	// (their stored size; the file itself is larger by bbolt's pages and
-	// free list): 256 MiB, about half a million typical audit records.
+	// free list, and its write-ahead log holds a few MiB at most besides):
+	// 256 MiB, about half a million typical audit records.
 	DefaultMaxBytes int64 = 256 << 20
 	// DefaultMaxBatch is how many records one export carries at most.
 	DefaultMaxBatch = 512
@@ -100,13 +101,14 @@ func WithOpenTimeout(d time.Duration) Option {
 // WithDurability sets when OnEmit returns, as LOGGING_AUDIT_DURABILITY does
 // for audit.log (the default is durability.Write):
 //
-//   - durability.Sync: once the record's transaction is committed and
-//     fsynced (concurrent records share one commit);
-//   - durability.Write: once it is committed, written to the file without
+//   - durability.Sync: once the record is written to the spool's
+//     write-ahead log and fsynced (concurrent records share one write and
+//     one fsync); the folds into the bbolt file are fsynced too;
+//   - durability.Write: once it is written to the write-ahead log without
 //     fsync: a crash of the process loses nothing, a crash of the machine
 //     can lose the last records (and bbolt does not promise a consistent
 //     file after a power loss without fsync);
-//   - durability.Buffered: at once; the record is committed in the
+//   - durability.Buffered: at once; the record is written in the
 //     background, so a crash of the process can lose the last records.
 func WithDurability(m durability.Mode) Option {
 	return func(c *config) { c.durability = m }

@@ -6,16 +6,17 @@
 //
 // The spool is one bbolt file (go.etcd.io/bbolt, the store of the
 // Collector's own file_storage extension) beside audit.log, and its
-// write-ahead log (the same path with ".wal" added). A record is stored
+// write-ahead log: the same path with ".wal" added. A record is stored
 // first in the log: the records that came in while the previous group was
 // written go together, in one write(2) (and one fsync with
 // durability.Sync), and OnEmit returns once its group is in the log. The
 // spool then folds the logged groups into the bbolt file, many in one
-// transaction, off the request path (at the latest DefaultFoldDelay
-// later, or when Shutdown or ForceFlush asks), and empties the log; Open
-// folds what a crash left in it. In the bbolt file each record is a value
-// keyed by its sequence number in the records bucket; the records
-// bucket holds exactly the records folded and not yet sent, in order. The sender reads
+// transaction, off the request path (within 20 ms, sooner when many wait,
+// at once when the budget is exceeded or ForceFlush or Shutdown asks), and
+// empties the log; Open folds what a crash left in it. In the bbolt file
+// each record is a value keyed by its sequence number in the records
+// bucket; the records bucket holds exactly the records folded and not yet
+// sent, in order. The sender reads
 // a batch from the front, exports it, and deletes it in one transaction
 // once the export succeeded: that deletion is the cursor. A failed export
 // is tried again, with pauses from DefaultMinRetry doubling to
@@ -48,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -79,12 +81,12 @@ var (
 	keyLastResource = []byte("last_resource")
 )
 
-// DefaultFoldDelay is the longest a record waits in the write-ahead log
-// before it is folded into the bbolt file (and so seen by the sender); a
-// fold comes sooner when foldRecords records or foldBytes bytes wait.
-const DefaultFoldDelay = 20 * time.Millisecond
-
 const (
+	// foldDelay is the longest a record waits in the write-ahead log
+	// before it is folded into the bbolt file (and so seen by the
+	// sender); a fold comes sooner when foldRecords records or foldBytes
+	// bytes wait.
+	foldDelay   = 20 * time.Millisecond
 	foldRecords = 4096
 	foldBytes   = 4 << 20
 	maxKeptBufs = 16 << 20 // the group buffers kept for reuse, in all
@@ -231,6 +233,15 @@ func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("spool: open %s: %w", path+walSuffix, err)
+	}
+	if c.durability == durability.Sync {
+		// The log (and the bbolt file) may be new: their names too
+		// must survive a crash of the machine. Best effort: not every
+		// file system syncs a directory.
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			_ = d.Sync()
+			_ = d.Close()
+		}
 	}
 	s := &Spool{db: db, wal: wal, exporter: exp, cfg: c, resNew: map[[8]byte][]byte{},
 		kick: make(chan struct{}, 1), stopped: make(chan struct{}),
@@ -386,8 +397,9 @@ func (s *Spool) Enabled(context.Context, sdklog.EnabledParameters) bool {
 }
 
 // OnEmit stores a copy of r, and returns when the durability says (see
-// WithDurability): with Write and Sync, the record is in the spool's file
-// when OnEmit returns nil. It returns the error of a failed commit (the
+// WithDurability): with Write and Sync, the record is in the spool's
+// write-ahead log when OnEmit returns nil. It returns the error of a failed
+// write (the
 // record will not be forwarded, and is counted and reported), and
 // ErrClosed after Shutdown.
 func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
@@ -451,7 +463,7 @@ func (s *Spool) resourceKey(res *resource.Resource) [8]byte {
 // commitLoop logs the records OnEmit gathered, one write for all that came
 // in while the previous group was written (group commit), and folds the
 // logged groups into the bbolt file when enough of them wait, when the
-// oldest has waited DefaultFoldDelay, when the budget is exceeded (before
+// oldest has waited foldDelay, when the budget is exceeded (before
 // OnEmit returns, so that Dropped counts the records it drops), when
 // ForceFlush asks, and at Shutdown.
 func (s *Spool) commitLoop() {
@@ -502,7 +514,7 @@ func (s *Spool) commitLoop() {
 			return
 		}
 		if len(s.unfolded) > 0 && !armed {
-			timer.Reset(DefaultFoldDelay)
+			timer.Reset(foldDelay)
 			armed = true
 		}
 	}
