@@ -407,35 +407,43 @@ func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 	eb := encBufs.Get().(*[]byte)
 	enc := encodeRecord((*eb)[:0], r, key)
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		s.stored.Lost(1, ErrClosed)
-		return ErrClosed
-	}
+	closed := s.closed
 	g := s.cur
-	if len(g.buf) >= maxGroupBytes {
-		s.full = append(s.full, g)
-		g = s.newGroup()
-		s.cur = g
+	if !closed {
+		if len(g.buf) >= maxGroupBytes {
+			s.full = append(s.full, g)
+			g = s.newGroup()
+			s.cur = g
+		}
+		g.buf = binary.AppendUvarint(g.buf, uint64(len(enc)))
+		g.buf = append(g.buf, enc...)
+		g.n++
+		g.size += int64(len(enc))
+		s.kickLocked()
 	}
-	g.buf = binary.AppendUvarint(g.buf, uint64(len(enc)))
-	g.buf = append(g.buf, enc...)
-	g.n++
-	g.size += int64(len(enc))
 	s.mu.Unlock()
 	if cap(enc) <= 64<<10 {
 		*eb = enc
 		encBufs.Put(eb)
 	}
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	if closed {
+		s.stored.Lost(1, ErrClosed)
+		return ErrClosed
 	}
 	if s.cfg.durability == durability.Buffered {
 		return nil
 	}
 	<-g.done
 	return g.err
+}
+
+// kickLocked wakes the committer; s.mu is held (Shutdown closes kick
+// under it).
+func (s *Spool) kickLocked() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 // resourceKey returns the key of res, queueing it to be stored with the
@@ -484,7 +492,10 @@ func (s *Spool) commitLoop() {
 		}
 		s.mu.Lock()
 		gs := append(s.full, s.cur)
-		closed, flush := s.closed, s.cur.flush
+		closed, flush := s.closed, false
+		for _, g := range gs {
+			flush = flush || g.flush
+		}
 		s.full = nil
 		s.cur = s.newGroup()
 		res := s.resNew
@@ -791,14 +802,13 @@ func (s *Spool) flushStored(ctx context.Context) error {
 	s.mu.Lock()
 	g := s.cur
 	closed := s.closed
-	g.flush = true
+	if !closed {
+		g.flush = true
+		s.kickLocked()
+	}
 	s.mu.Unlock()
 	if closed {
 		return nil
-	}
-	select {
-	case s.kick <- struct{}{}:
-	default:
 	}
 	select {
 	case <-g.folded:
@@ -851,12 +861,8 @@ func (s *Spool) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		close(s.kick) // under mu: no kick comes after
 		s.mu.Unlock()
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
-		close(s.kick)
 		<-s.stopped // the last records are logged, and folded
 
 		// Delivering what is spooled is only an attempt: it stays on disk

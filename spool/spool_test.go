@@ -408,3 +408,45 @@ func TestOpenRefusesLinks(t *testing.T) {
 		t.Fatalf("Open of a FIFO: %v; want it refused", err)
 	}
 }
+
+// TestShutdownWhileEmitting: OnEmit racing Shutdown either stores its
+// record (and the next Open has it) or returns ErrClosed; nothing panics.
+func TestShutdownWhileEmitting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spool")
+	s := open(t, path, newFlaky(), spool.WithShutdownTimeout(time.Millisecond))
+	rec := &sdklogtest.Recorder{}
+	emit(t, emitter(rec, resource.Empty()), 1, true)
+	r := rec.Records()[0]
+	var stored atomic.Int64
+	var wg sync.WaitGroup
+	started := make(chan struct{})
+	for i := range 8 {
+		wg.Go(func() {
+			for j := 0; ; j++ {
+				if i == 0 && j == 10 {
+					close(started)
+				}
+				r := r.Clone()
+				err := s.OnEmit(context.Background(), &r)
+				if errors.Is(err, spool.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				stored.Add(1)
+			}
+		})
+	}
+	<-started
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	s2 := open(t, path, newFlaky(), spool.WithShutdownTimeout(time.Millisecond))
+	defer s2.Shutdown(context.Background())
+	if s2.Pending() != stored.Load() {
+		t.Fatalf("pending %d after a restart, want the %d records OnEmit took", s2.Pending(), stored.Load())
+	}
+}
