@@ -39,8 +39,13 @@ func BenchmarkSpool(b *testing.B) {
 	}{
 		{"queue", func(*testing.B) sdklog.Processor {
 			// A loop that does nothing but emit can outrun the worker;
-			// what it drops is reported as dropped/op.
+			// what it drops is reported as dropped/op (and costs nothing
+			// more).
 			return forward.NewQueue(sdklogtest.Nop{}, forward.WithErrorLog(func(error) {}))
+		}},
+		{"queue-nodrop", func(b *testing.B) sdklog.Processor {
+			// Room for every record: each is exported, as the spool's are.
+			return forward.NewQueue(sdklogtest.Nop{}, forward.WithErrorLog(func(error) {}), forward.WithQueueSize(b.N+1))
 		}},
 	}
 	for _, d := range []durability.Mode{durability.Buffered, durability.Write, durability.Sync} {
