@@ -7,6 +7,8 @@ import (
 	"time"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/otelaudit/otelaudit/forward/otlpwire"
 )
 
 // DefaultRetryWindow is how long New sends again an export that reached no
@@ -14,17 +16,17 @@ import (
 const DefaultRetryWindow = 30 * time.Second
 
 // RetryRefused returns exp behind a decorator that sends a batch again, with
-// growing pauses (100ms doubling up to 5s), while its export fails because
-// the connection was refused (the collector is down or restarting), for up
-// to window; then, or when the Export context is done, it returns the last
-// error. A window of 0 or less returns exp itself.
+// growing pauses (100ms doubling up to 5s, or what the receiver's
+// Retry-After asks), while its export fails because the connection was
+// refused (the collector is down or restarting) or the receiver answered
+// that it took nothing and the batch may come again (otlpwire's
+// RetryableError: 429, 502, 503, 504), for up to window; then, or when the
+// Export context is done, it returns the last error. A window of 0 or less
+// returns exp itself.
 //
-// Only a refused connection is retried: nothing was sent, so sending again
-// cannot deliver a record twice. The OTLP/HTTP exporter gives up on a
-// refused connection at once (it retries only answers such as 503), which
-// would otherwise lose every batch exported while a collector restarts.
-// Other errors are left to the exporter's own retry policy: sending again
-// after a timeout could deliver a record twice.
+// Only such failures are retried: the receiver took nothing, so sending
+// again cannot deliver a record twice. Other errors are returned at once:
+// sending again after a timeout could deliver a record twice.
 func RetryRefused(exp sdklog.Exporter, window time.Duration) sdklog.Exporter {
 	if window <= 0 {
 		return exp
@@ -44,8 +46,8 @@ func (e retryRefused) Export(ctx context.Context, records []sdklog.Record) error
 	}
 	deadline := time.Now().Add(e.window)
 	pause := 100 * time.Millisecond
-	for err != nil && notSent(err) && time.Now().Add(pause).Before(deadline) {
-		t := time.NewTimer(pause)
+	for err != nil && notSent(err) && time.Now().Add(max(pause, asked(err))).Before(deadline) {
+		t := time.NewTimer(max(pause, asked(err)))
 		select {
 		case <-t.C:
 		case <-ctx.Done():
@@ -58,8 +60,16 @@ func (e retryRefused) Export(ctx context.Context, records []sdklog.Record) error
 	return err
 }
 
-// notSent reports whether err shows that an export reached no receiver at
-// all: the connection was refused.
+// notSent reports whether err shows that the receiver took none of the
+// batch: the connection was refused, or it answered that the batch may come
+// again.
 func notSent(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED)
+	_, again := otlpwire.RetryAfter(err)
+	return again || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// asked returns the pause the receiver asked for (Retry-After), or 0.
+func asked(err error) time.Duration {
+	d, _ := otlpwire.RetryAfter(err)
+	return d
 }
