@@ -43,6 +43,11 @@ type Exporter struct {
 	maxRequestSize  int
 	maxResponseSize int64
 	stopped         atomic.Bool
+
+	// spare is the encoder of the last Export, kept here rather than in
+	// the package's pool, which every garbage collection empties: a batch
+	// then starts from scratch space of the right size.
+	spare atomic.Pointer[encoder]
 }
 
 var _ sdklog.Exporter = (*Exporter)(nil)
@@ -163,7 +168,7 @@ func (x *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 
 	raw := getBuffer()
 	var err error
-	raw.b, err = AppendRequest(raw.b[:0], records)
+	raw.b, err = x.appendRequest(raw.b[:0], records)
 	if err != nil {
 		raw.release()
 		return err
@@ -212,6 +217,21 @@ func (x *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		_ = resp.Body.Close()
 	}()
 	return x.response(resp, len(records))
+}
+
+// appendRequest is AppendRequest with the exporter's own encoder when it is
+// free.
+func (x *Exporter) appendRequest(dst []byte, records []sdklog.Record) ([]byte, error) {
+	e := x.spare.Swap(nil)
+	if e == nil {
+		e = encoderPool.Get().(*encoder)
+	}
+	dst, err := e.appendRequest(dst, records)
+	e.reset()
+	if !x.spare.CompareAndSwap(nil, e) {
+		encoderPool.Put(e)
+	}
+	return dst, err
 }
 
 // response interprets the receiver's answer to a batch of n records.
