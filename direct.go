@@ -95,7 +95,8 @@ func (l *directLogger) Enabled(ctx context.Context, p log.EnabledParameters) boo
 }
 
 // Emit makes r's sdklog.Record and hands it to the pipeline, as the SDK's
-// logger would (see directLogs).
+// logger would (see directLogs), in a record of a pool rather than one
+// allocated each time.
 func (l *directLogger) Emit(ctx context.Context, r log.Record) {
 	d := l.d
 	d.mu.RLock()
@@ -104,7 +105,8 @@ func (l *directLogger) Emit(ctx context.Context, r log.Record) {
 		l.sdk.Emit(ctx, r)
 		return
 	}
-	rec := d.template
+	rec := recordPool.Get().(*sdklog.Record)
+	*rec = d.template
 	rec.SetEventName(r.EventName())
 	rec.SetTimestamp(r.Timestamp())
 	observed := r.ObservedTimestamp()
@@ -126,12 +128,20 @@ func (l *directLogger) Emit(ctx context.Context, r log.Record) {
 		return true
 	})
 	rec.AddAttributes(attrs...)
-	err := d.pipeline.OnEmit(ctx, &rec)
+	err := d.pipeline.OnEmit(ctx, rec)
 	d.mu.RUnlock()
+	*rec = sdklog.Record{} // let go of the attributes, the resource and the scope
+	recordPool.Put(rec)
 	if err != nil {
 		otel.Handle(err)
 	}
 }
+
+// recordPool holds the records the direct path hands the pipeline: a
+// processor must not keep a record after its OnEmit returns (it clones what
+// it keeps, as the SDK's contract for processors says, and as forward.Queue
+// does), so the record is free again once OnEmit returned.
+var recordPool = sync.Pool{New: func() any { return new(sdklog.Record) }}
 
 // templateCatcher is the provider's one processor, in front of the
 // pipeline: it passes everything on, except the one record directLogs asks
