@@ -51,7 +51,10 @@
 // added CPU, per round (the round's interleaved windows) and as their
 // median, each marked "target met" or "not met": otelaudit / (otelhttp +
 // slog) ≤ 1.0 and, with OTLP, otelaudit+otlp / otelstd+otlp and
-// otelaudit+otlp-memory / otelstd+otlp ≤ 0.40.
+// otelaudit+otlp-memory / otelstd+otlp ≤ 0.40. Every forwarding mode
+// sends batches of at most 512 records (the SDK's BatchProcessor, the
+// queue and the spool alike); OTEL_EXPORTER_OTLP_COMPRESSION=gzip in
+// auditload's environment compresses them all.
 //
 // Windows of the modes are interleaved (the order rotates every round) so
 // that a machine busy with something else harms all modes alike. Each window
@@ -364,7 +367,9 @@ type server struct {
 }
 
 // childEnv returns the environment of a server process: this one's without
-// OTEL_ and PSONO_ variables, and with OTLP/HTTP to otlp when it is set.
+// OTEL_ and PSONO_ variables, and with OTLP/HTTP to otlp when it is set,
+// compressed as OTEL_EXPORTER_OTLP_COMPRESSION in this one's environment
+// says (gzip or none), so that every forwarding mode compresses alike.
 func childEnv(otlp string) []string {
 	env := []string{}
 	for _, kv := range os.Environ() {
@@ -374,6 +379,9 @@ func childEnv(otlp string) []string {
 	}
 	if otlp != "" {
 		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+		if c := os.Getenv("OTEL_EXPORTER_OTLP_COMPRESSION"); c != "" {
+			env = append(env, "OTEL_EXPORTER_OTLP_COMPRESSION="+c)
+		}
 	}
 	return env
 }
