@@ -47,7 +47,8 @@ type Exporter struct {
 	// spare is the encoder of the last Export, kept here rather than in
 	// the package's pool, which every garbage collection empties: a batch
 	// then starts from scratch space of the right size.
-	spare atomic.Pointer[encoder]
+	spare    atomic.Pointer[encoder]
+	spareBuf atomic.Pointer[buffer] // a free request body, kept for the same reason
 }
 
 var _ sdklog.Exporter = (*Exporter)(nil)
@@ -166,7 +167,7 @@ func (x *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		return fmt.Errorf("otlpwire: %d records not sent to %s: %w", len(records), x.url, err)
 	}
 
-	raw := getBuffer()
+	raw := x.getBuffer()
 	var err error
 	raw.b, err = x.appendRequest(raw.b[:0], records)
 	if err != nil {
@@ -181,7 +182,7 @@ func (x *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	}
 	body := raw
 	if x.gzip {
-		body = getBuffer()
+		body = x.getBuffer()
 		body.b, err = gzipAppend(body.b[:0], raw.b)
 		raw.release()
 		if err != nil {
@@ -428,6 +429,7 @@ func gzipAppend(dst, src []byte) ([]byte, error) {
 type buffer struct {
 	b    []byte
 	refs atomic.Int32
+	home *atomic.Pointer[buffer] // the exporter's spare slot it goes back to, when free
 }
 
 // maxPooledBuffer is the largest body kept for reuse.
@@ -441,12 +443,29 @@ func getBuffer() *buffer {
 	return b
 }
 
+// getBuffer returns the exporter's spare buffer when it is free, else one
+// of the pool: like the encoder, a body buffer of the right size outlives
+// the garbage collections that empty the pool.
+func (x *Exporter) getBuffer() *buffer {
+	b := x.spareBuf.Swap(nil)
+	if b == nil {
+		b = getBuffer()
+	}
+	b.refs.Store(1)
+	b.home = &x.spareBuf
+	return b
+}
+
 func (b *buffer) release() {
 	if b.refs.Add(-1) != 0 {
 		return
 	}
 	if cap(b.b) <= maxPooledBuffer {
 		b.b = b.b[:0]
+		if home := b.home; home != nil && home.CompareAndSwap(nil, b) {
+			return
+		}
+		b.home = nil
 		bufferPool.Put(b)
 	}
 }
