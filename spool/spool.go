@@ -9,7 +9,8 @@
 // write-ahead log: the same path with ".wal" added. A record is stored
 // first in the log: the records that came in while the previous group was
 // written go together, in one write(2) (and one fsync with
-// durability.Sync), and OnEmit returns once its group is in the log. The
+// durability.Sync) made by one of their OnEmit callers, and OnEmit returns
+// once its group is in the log. The
 // spool then folds the logged groups into the bbolt file, many in one
 // transaction, off the request path (within 20 ms, sooner when many wait,
 // at once when the budget is exceeded or ForceFlush or Shutdown asks), and
@@ -110,24 +111,36 @@ type Spool struct {
 
 	resources sync.Map // *resource.Resource -> resourceEntry
 
-	mu      sync.Mutex
-	closed  bool
-	cur     *group
-	full    []*group           // groups that grew to maxGroupBytes, before cur
-	resNew  map[[8]byte][]byte // resources to store with the next commit
-	kick    chan struct{}      // wakes the committer
-	stopped chan struct{}      // closed when the committer has stopped
+	mu     sync.Mutex
+	cond   sync.Cond // on mu: the log is free (for acquireLocked's waiters)
+	closed bool
+	cur    *group
+	full   []*group           // groups that grew to maxGroupBytes, before cur
+	resNew map[[8]byte][]byte // resources to store with the next commit
+
+	// owned is true while a goroutine owns the write-ahead log (see
+	// acquireLocked): the one that writes to it, folds it or empties it,
+	// at most one at a time. retired is set by Shutdown, which keeps the
+	// log owned from then on.
+	owned   bool
+	retired bool
+
+	kick    chan struct{} // wakes the background goroutine (never closed)
+	stop    chan struct{} // closed by Shutdown: the background goroutine returns
+	stopped chan struct{} // closed when it has returned
 
 	freeBufs [][]byte // group buffers to reuse, under mu
 	freeCap  int      // their capacity
 
-	// The committer's own: the log's end, the next sequence number, the
-	// groups logged and not yet folded.
+	// The log owner's own (read and written only while owned is true):
+	// the log's end, the next sequence number, the groups logged and not
+	// yet folded, and the groups being written.
 	walOff        int64
 	nextSeq       int64
 	unfolded      []*group
 	unfoldedN     int
 	unfoldedBytes int64
+	writing       []*group
 
 	wake     chan struct{} // wakes the sender: records stored
 	progress chan struct{} // closed and replaced after each commit or ack
@@ -161,18 +174,20 @@ type resourceEntry struct {
 
 // group is the records of one group commit: buf holds its frame in the
 // write-ahead log (walHeader bytes, then each record's length and stored
-// form). done is closed once it is in the log (or err says why not), folded
-// once it is in the bbolt file (or will be by the next Open).
+// form). logged (under mu) is set once the write carrying it is over: it is
+// in the log, or err says why not. Its OnEmit callers wait on cond (on mu),
+// so that a write wakes those it carried, and the release of the log one
+// caller of the groups queued (the next writer), not every caller waiting.
 type group struct {
-	buf    []byte
-	n      int   // records
-	size   int64 // their stored size
-	first  int64 // the first record's sequence number, once logged
-	res    map[[8]byte][]byte
-	flush  bool // fold at once: someone waits for folded
-	done   chan struct{}
-	folded chan struct{}
-	err    error
+	buf     []byte
+	n       int   // records
+	size    int64 // their stored size
+	first   int64 // the first record's sequence number, once logged
+	res     map[[8]byte][]byte
+	logged  bool
+	err     error
+	cond    sync.Cond
+	waiters int // callers waiting on cond
 }
 
 // newGroup returns an empty group, its buffer reused when one is free.
@@ -185,7 +200,9 @@ func (s *Spool) newGroup() *group {
 	} else {
 		buf = make([]byte, walHeader, 4<<10)
 	}
-	return &group{buf: buf, done: make(chan struct{}), folded: make(chan struct{})}
+	g := &group{buf: buf}
+	g.cond.L = &s.mu
+	return g
 }
 
 // encBufs holds OnEmit's encoding buffers.
@@ -244,13 +261,14 @@ func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
 		}
 	}
 	s := &Spool{db: db, wal: wal, exporter: exp, cfg: c, resNew: map[[8]byte][]byte{},
-		kick: make(chan struct{}, 1), stopped: make(chan struct{}),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
 		wake: make(chan struct{}, 1), progress: make(chan struct{}),
 		sendDone: make(chan struct{}), rebuild: newRebuilder(),
 		failing: report.New(c.errorLog, "export attempt(s) of the forwarding spool failed; the records stay spooled and are sent again", c.reportEvery),
 		stored:  report.New(c.errorLog, "audit record(s) could not be stored in the forwarding spool and will not be forwarded; audit.log is not affected", c.reportEvery),
 		folding: report.New(c.errorLog, "audit record(s) could not be moved from the forwarding spool's write-ahead log into its store; they stay in the log and are tried again", c.reportEvery),
 	}
+	s.cond.L = &s.mu
 	s.cur = s.newGroup()
 	if err := s.load(); err != nil {
 		_ = db.Close()
@@ -276,7 +294,7 @@ func Open(path string, exp sdklog.Exporter, opts ...Option) (*Spool, error) {
 		otel.Handle(err)
 	}
 	s.sendCtx, s.sendCancel = context.WithCancel(context.Background())
-	go s.commitLoop()
+	go s.background()
 	go s.send()
 	return s, nil
 }
@@ -399,9 +417,16 @@ func (s *Spool) Enabled(context.Context, sdklog.EnabledParameters) bool {
 // OnEmit stores a copy of r, and returns when the durability says (see
 // WithDurability): with Write and Sync, the record is in the spool's
 // write-ahead log when OnEmit returns nil. It returns the error of a failed
-// write (the
-// record will not be forwarded, and is counted and reported), and
-// ErrClosed after Shutdown.
+// write (the record will not be forwarded, and is counted and reported),
+// and ErrClosed after Shutdown.
+//
+// With Write and Sync the log is written by the callers themselves (group
+// commit, as audit.log's exporter does): OnEmit queues its record in the
+// current group, and the caller that finds the log free takes ownership of
+// it, writes every group queued in one write (holding no lock meanwhile),
+// and wakes the callers waiting; those that find the log owned wait for the
+// write carrying their record, or take the log over after the write in
+// progress. No goroutine hand-off is on the way.
 func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 	key := s.resourceKey(r.Resource())
 	eb := encBufs.Get().(*[]byte)
@@ -419,9 +444,10 @@ func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 		g.buf = append(g.buf, enc...)
 		g.n++
 		g.size += int64(len(enc))
-		s.kickLocked()
 	}
-	s.mu.Unlock()
+	if closed || s.cfg.durability == durability.Buffered {
+		s.mu.Unlock()
+	}
 	if cap(enc) <= 64<<10 {
 		*eb = enc
 		encBufs.Put(eb)
@@ -431,15 +457,84 @@ func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 		return ErrClosed
 	}
 	if s.cfg.durability == durability.Buffered {
+		s.kickBackground() // it writes the group
 		return nil
 	}
-	<-g.done
-	return g.err
+	for !g.logged {
+		if s.owned {
+			// The log is owned (a write, of g or of the groups before
+			// it, or a fold): wait for its end, then look again.
+			if s.retired { // cannot happen: Shutdown logs every group
+				s.mu.Unlock()
+				return ErrClosed
+			}
+			g.waiters++
+			g.cond.Wait()
+			g.waiters--
+			continue
+		}
+		s.owned = true
+		if s.cfg.durability == durability.Sync {
+			// Let the goroutines ready to run queue their records first
+			// (the log owned, they do): they share the fsync, which is
+			// worth more than the yield. With Write a yield wakes an
+			// idle CPU's thread, which costs more than the write(2) it
+			// might save.
+			s.mu.Unlock()
+			runtime.Gosched()
+			s.mu.Lock()
+		}
+		s.logLocked()
+		s.releaseLocked()
+	}
+	err := g.err
+	s.mu.Unlock()
+	return err
 }
 
-// kickLocked wakes the committer; s.mu is held (Shutdown closes kick
-// under it).
-func (s *Spool) kickLocked() {
+// acquireLocked waits until the write-ahead log is free and takes
+// ownership of it; s.mu is held (and released while waiting). It returns
+// false, owning nothing, once Shutdown retired the log.
+//
+// The ownership rule: walOff, nextSeq, unfolded and the log file's
+// contents are touched only by the goroutine that owns the log, which
+// holds no lock while it writes, folds or truncates; owned (under mu) says
+// that one exists. OnEmit's callers own it to write their groups (see
+// OnEmit), the background goroutine to write Buffered records and fold,
+// ForceFlush and Shutdown to write and fold what is queued. So no write
+// runs while a fold empties the log, and no two writes share an offset.
+func (s *Spool) acquireLocked() bool {
+	for s.owned {
+		if s.retired {
+			return false
+		}
+		s.cond.Wait()
+	}
+	s.owned = true
+	return true
+}
+
+// releaseLocked gives the log up and wakes those waiting for it: one
+// OnEmit caller of the groups queued, which writes them all, and the
+// other acquirers; s.mu is held.
+func (s *Spool) releaseLocked() {
+	s.owned = false
+	for _, g := range s.full {
+		if g.waiters > 0 {
+			g.cond.Signal()
+			s.cond.Broadcast()
+			return
+		}
+	}
+	if s.cur.waiters > 0 {
+		s.cur.cond.Signal()
+	}
+	s.cond.Broadcast()
+}
+
+// kickBackground wakes the background goroutine, unless it is awake
+// already.
+func (s *Spool) kickBackground() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -468,13 +563,62 @@ func (s *Spool) resourceKey(res *resource.Resource) [8]byte {
 	return key
 }
 
-// commitLoop logs the records OnEmit gathered, one write for all that came
-// in while the previous group was written (group commit), and folds the
-// logged groups into the bbolt file when enough of them wait, when the
-// oldest has waited foldDelay, when the budget is exceeded (before
-// OnEmit returns, so that Dropped counts the records it drops), when
-// ForceFlush asks, and at Shutdown.
-func (s *Spool) commitLoop() {
+// logLocked writes the groups queued (with the resources they need) to
+// the write-ahead log, folds at once when the budget is exceeded (so that
+// Dropped counts the records dropped when OnEmit returns), marks the
+// groups logged and wakes the background goroutine when it has folding to
+// do. The caller owns the log and holds s.mu, which logLocked releases
+// during the writes and holds again on return; it wakes the callers
+// waiting for the groups it logged.
+func (s *Spool) logLocked() {
+	if s.cur.n == 0 && len(s.full) == 0 && len(s.resNew) == 0 {
+		return
+	}
+	gs := append(append(s.writing[:0], s.full...), s.cur)
+	clear(s.full)
+	s.full = s.full[:0]
+	s.cur = s.newGroup()
+	res := s.resNew
+	if len(res) > 0 {
+		s.resNew = map[[8]byte][]byte{}
+	}
+	s.mu.Unlock()
+	if len(res) > 0 {
+		gs[0].res = res
+	}
+	wasEmpty := len(s.unfolded) == 0
+	logged := 0
+	for _, g := range gs {
+		s.commitGroup(g)
+		if g.err == nil {
+			logged += g.n
+		}
+	}
+	if logged > 0 && s.bytes.Load() > s.cfg.maxBytes {
+		_ = s.fold()
+	}
+	// The background goroutine folds: within foldDelay of the first
+	// group logged after a fold, at once past foldRecords or foldBytes.
+	kick := wasEmpty && len(s.unfolded) > 0 || s.unfoldedN >= foldRecords || s.unfoldedBytes >= foldBytes
+	s.mu.Lock()
+	for i, g := range gs {
+		g.logged = true
+		if g.waiters > 0 {
+			g.cond.Broadcast()
+		}
+		gs[i] = nil
+	}
+	s.writing = gs[:0]
+	if kick {
+		s.kickBackground()
+	}
+}
+
+// background is the spool's goroutine besides the sender: it writes the
+// records OnEmit queued with durability.Buffered, and folds the logged
+// groups into the bbolt file when enough of them wait or when the oldest
+// has waited foldDelay, until Shutdown.
+func (s *Spool) background() {
 	defer close(s.stopped)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -483,48 +627,27 @@ func (s *Spool) commitLoop() {
 		due := false
 		select {
 		case <-s.kick:
-			// Let the writers woken by the last group (and any others
-			// ready to run) add their records first: one write carries
-			// them all, rather than one or two records each.
-			runtime.Gosched()
 		case <-timer.C:
 			armed, due = false, true
-		}
-		s.mu.Lock()
-		gs := append(s.full, s.cur)
-		closed, flush := s.closed, false
-		for _, g := range gs {
-			flush = flush || g.flush
-		}
-		s.full = nil
-		s.cur = s.newGroup()
-		res := s.resNew
-		if len(res) > 0 {
-			s.resNew = map[[8]byte][]byte{}
-		}
-		s.mu.Unlock()
-		if len(res) > 0 {
-			gs[0].res = res
-		}
-		for _, g := range gs {
-			s.commitGroup(g)
-		}
-		if closed || due || flush || s.unfoldedN >= foldRecords || s.unfoldedBytes >= foldBytes {
-			s.fold()
-		}
-		for _, g := range gs {
-			if g.err != nil || g.n == 0 && len(g.res) == 0 {
-				close(g.folded)
-			}
-		}
-		if closed {
-			for _, u := range s.unfolded { // the next Open folds them
-				close(u.folded)
-			}
-			s.unfolded = nil
+		case <-s.stop:
+			timer.Stop()
 			return
 		}
-		if len(s.unfolded) > 0 && !armed {
+		s.mu.Lock()
+		if !s.acquireLocked() {
+			s.mu.Unlock()
+			return
+		}
+		s.logLocked()
+		s.mu.Unlock()
+		if due || s.unfoldedN >= foldRecords || s.unfoldedBytes >= foldBytes {
+			_ = s.fold()
+		}
+		waiting := len(s.unfolded) > 0
+		s.mu.Lock()
+		s.releaseLocked()
+		s.mu.Unlock()
+		if waiting && !armed {
 			timer.Reset(foldDelay)
 			armed = true
 		}
@@ -532,31 +655,28 @@ func (s *Spool) commitLoop() {
 }
 
 // commitGroup logs g (a failed group is reported, its resources kept for
-// the next), folds when the budget is exceeded, and lets OnEmit return.
+// the next); the caller owns the log.
 func (s *Spool) commitGroup(g *group) {
-	if g.n > 0 || len(g.res) > 0 {
-		if g.err = s.log(g); g.err != nil {
-			s.stored.Lost(g.n, g.err)
-			s.mu.Lock() // store the resources with a later group
-			for k, v := range g.res {
-				s.resNew[k] = v
-			}
-			s.mu.Unlock()
-		} else {
-			s.unfolded = append(s.unfolded, g)
-			s.unfoldedN += g.n
-			s.unfoldedBytes += g.size
+	if g.n == 0 && len(g.res) == 0 {
+		return
+	}
+	if g.err = s.log(g); g.err != nil {
+		s.stored.Lost(g.n, g.err)
+		s.mu.Lock() // store the resources with a later group
+		for k, v := range g.res {
+			s.resNew[k] = v
 		}
+		s.mu.Unlock()
+		return
 	}
-	if g.err == nil && g.n > 0 && s.bytes.Load() > s.cfg.maxBytes {
-		s.fold()
-	}
-	close(g.done)
+	s.unfolded = append(s.unfolded, g)
+	s.unfoldedN += g.n
+	s.unfoldedBytes += g.size
 }
 
 // log writes g (the resources it brings first) to the end of the
 // write-ahead log, in one write, and fsyncs it with durability.Sync. A
-// failed write is overwritten by the next one.
+// failed write is overwritten by the next one. The caller owns the log.
 func (s *Spool) log(g *group) error {
 	binary.BigEndian.PutUint64(g.buf[9:17], uint64(s.nextSeq))
 	sealFrame(g.buf, frameRecords)
@@ -585,11 +705,11 @@ func (s *Spool) log(g *group) error {
 }
 
 // fold commits the groups logged and not yet folded to the bbolt file, in
-// one transaction, and empties the log. When that fails, they stay in the
-// log and are tried again with the next fold.
-func (s *Spool) fold() {
+// one transaction, and empties the log; the caller owns the log. When that
+// fails, they stay in the log and are tried again with the next fold.
+func (s *Spool) fold() error {
 	if len(s.unfolded) == 0 {
-		return
+		return nil
 	}
 	res := map[[8]byte][]byte{}
 	groups := make([]loggedGroup, 0, len(s.unfolded))
@@ -603,7 +723,7 @@ func (s *Spool) fold() {
 	}
 	if err := s.commit(res, groups); err != nil {
 		s.folding.Lost(s.unfoldedN, err)
-		return
+		return err
 	}
 	// Everything logged is folded: the log starts again. Should the
 	// truncation fail, the next groups overwrite the log from its start,
@@ -613,17 +733,18 @@ func (s *Spool) fold() {
 	}
 	s.walOff = 0
 	s.mu.Lock()
-	for _, g := range s.unfolded {
-		close(g.folded)
+	for i, g := range s.unfolded {
 		if s.freeCap+cap(g.buf) <= maxKeptBufs {
 			s.freeBufs = append(s.freeBufs, g.buf)
 			s.freeCap += cap(g.buf)
 		}
 		g.buf = nil
+		s.unfolded[i] = nil
 	}
 	s.mu.Unlock()
 	s.unfolded, s.unfoldedN, s.unfoldedBytes = s.unfolded[:0], 0, 0
 	s.notify()
+	return nil
 }
 
 // commit stores res and the records of groups in the bbolt file, and drops
@@ -796,26 +917,25 @@ func (s *Spool) progressChan() chan struct{} {
 	return s.progress
 }
 
-// flushStored waits until everything OnEmit took so far is folded into
-// the bbolt file, where the sender sees it.
+// flushStored writes what OnEmit queued so far and folds everything
+// logged into the bbolt file, where the sender sees it, on the caller's
+// goroutine (once the log is free). It returns the fold's error.
 func (s *Spool) flushStored(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
-	g := s.cur
-	closed := s.closed
-	if !closed {
-		g.flush = true
-		s.kickLocked()
+	if s.closed || !s.acquireLocked() {
+		s.mu.Unlock()
+		return nil // Shutdown logs and folds what is queued
 	}
+	s.logLocked()
 	s.mu.Unlock()
-	if closed {
-		return nil
-	}
-	select {
-	case <-g.folded:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	err := s.fold()
+	s.mu.Lock()
+	s.releaseLocked()
+	s.mu.Unlock()
+	return err
 }
 
 // ForceFlush stores what OnEmit took and waits until the spool is empty
@@ -859,11 +979,22 @@ func (s *Spool) dropsWaiting() bool {
 // lost: it is sent after the next Open.
 func (s *Spool) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
+		// The last records are logged and folded, and the log is
+		// retired: owned by no one but Shutdown from now on, so that
+		// nothing writes to it once it is closed.
 		s.mu.Lock()
-		s.closed = true
-		close(s.kick) // under mu: no kick comes after
+		s.closed = true // no record is queued after this
+		if s.acquireLocked() {
+			s.logLocked()
+			s.mu.Unlock()
+			_ = s.fold() // what fails here, the next Open folds
+			s.mu.Lock()
+			s.retired = true
+			s.cond.Broadcast() // acquireLocked's waiters give up
+		}
 		s.mu.Unlock()
-		<-s.stopped // the last records are logged, and folded
+		close(s.stop)
+		<-s.stopped
 
 		// Delivering what is spooled is only an attempt: it stays on disk
 		// for the next start. So the caller's context bounds it, as well

@@ -11,7 +11,8 @@ import (
 
 // The write-ahead log (the spool's path with ".wal" added) is where a
 // group commit puts its records: one write(2) for the whole group (and an
-// fsync with durability.Sync), appended to the file. The committer folds
+// fsync with durability.Sync), appended to the file by the goroutine that
+// owns the log (see Spool.acquireLocked). The background goroutine folds
 // the logged groups into the bbolt file, in one transaction for many
 // groups, off the request path, and empties the log once they are all
 // folded. Open folds what a crash left in the log.
