@@ -9,6 +9,7 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
@@ -173,17 +174,19 @@ type storedRecord struct {
 	attrs        []attribute.KeyValue
 }
 
-// decodeRecord decodes a stored record. The names it holds (scope, event,
-// severity text, attribute keys) come from in when in has them, and are
-// added to it, so that the records of a batch share them; in may be nil.
-// extra is room left in the attributes for those the spool adds.
-func decodeRecord(b []byte, in interner, extra int) (storedRecord, error) {
-	var s storedRecord
+// decodeRecord decodes a stored record into s. The names it holds (scope,
+// event, severity text, attribute keys) come from in when in has them, and
+// are added to it, so that the records of a batch share them; in may be
+// nil. The attributes are appended to attrs[:0] (s.attrs is that slice).
+// With alias, the other strings it holds (string values) are not copies
+// but point into b, which must then never change (see Spool.read).
+func decodeRecord(s *storedRecord, b []byte, in interner, attrs []attribute.KeyValue, alias bool) error {
+	*s = storedRecord{}
 	var err error
 	if s.header, err = decodeHeader(b); err != nil {
-		return s, err
+		return err
 	}
-	d := decoder{b: b, names: in}
+	d := decoder{b: b, names: in, alias: alias}
 	d.byte()
 	d.byte()
 	d.uvarint()
@@ -199,13 +202,13 @@ func decodeRecord(b []byte, in interner, extra int) (storedRecord, error) {
 	copy(s.traceID[:], d.bytes(16))
 	copy(s.spanID[:], d.bytes(8))
 	s.traceFlags = trace.TraceFlags(d.byte())
-	n := d.uvarint()
-	s.attrs = make([]attribute.KeyValue, 0, int(min(n, 1024))+extra)
-	for i := uint64(0); i < n && d.err == nil; i++ {
+	n := d.count()
+	s.attrs = attrs[:0]
+	for i := 0; i < n && d.err == nil; i++ {
 		k := d.name()
 		s.attrs = append(s.attrs, attribute.KeyValue{Key: attribute.Key(k), Value: d.value(0)})
 	}
-	return s, d.err
+	return d.err
 }
 
 // interner holds the names decoded before; it is cleared when it holds
@@ -294,6 +297,7 @@ type decoder struct {
 	b     []byte
 	err   error
 	names interner // or nil
+	alias bool     // strings point into b rather than copy it
 }
 
 func (d *decoder) fail() { d.err, d.b = errCorrupt, nil }
@@ -349,7 +353,11 @@ func (d *decoder) count() int {
 
 func (d *decoder) string() string {
 	n := d.count()
-	return string(d.bytes(n))
+	b := d.bytes(n)
+	if d.alias && len(b) > 0 {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
 }
 
 // name reads a string, taken from d.names when it is there.
@@ -411,7 +419,7 @@ func (d *decoder) value(depth int) attribute.Value {
 		return attribute.StringSliceValue(s)
 	case attribute.BYTESLICE:
 		n := d.count()
-		return attribute.ByteSliceValue(append([]byte(nil), d.bytes(n)...))
+		return attribute.ByteSliceValue(d.bytes(n)) // a copy
 	case attribute.SLICE:
 		s := make([]attribute.Value, d.count())
 		for i := range s {
@@ -495,26 +503,26 @@ func (rb *rebuilder) template(s *storedRecord, res *resource.Resource) *sdklog.R
 	return &t
 }
 
-// record returns s as an sdklog.Record with resource res, and the extra
-// attributes added.
-func (rb *rebuilder) record(s storedRecord, res *resource.Resource, extra ...attribute.KeyValue) sdklog.Record {
+// fill makes *out s as an sdklog.Record with resource res: s.attrs are
+// its attributes (copied: the slice may be reused afterwards).
+func (rb *rebuilder) fill(out *sdklog.Record, s *storedRecord, res *resource.Resource) {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
-	out := *rb.template(&s, res)
+	*out = *rb.template(s, res)
 	out.SetTimestamp(s.timestamp)
-	if s.observed.IsZero() {
-		s.observed = time.Now() // as the Logger does
+	observed := s.observed
+	if observed.IsZero() {
+		observed = time.Now() // as the Logger does
 	}
-	out.SetObservedTimestamp(s.observed)
+	out.SetObservedTimestamp(observed)
 	out.SetSeverity(s.severity)
 	out.SetSeverityText(s.severityText)
 	out.SetEventName(s.event)
 	out.SetBody(s.body)
-	out.SetAttributes(append(s.attrs, extra...)...)
+	out.SetAttributes(s.attrs...)
 	out.SetTraceID(s.traceID)
 	out.SetSpanID(s.spanID)
 	out.SetTraceFlags(s.traceFlags)
-	return out
 }
 
 func (rb *rebuilder) shutdown() {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 )
@@ -15,12 +16,24 @@ import (
 // batch is what the sender exports at once: the records, the spool keys
 // they came from (the cursor moves past them on success), the drop entries
 // its AUDIT_RECORDS_DROPPED record covers and the stored records that
-// could not be decoded.
+// could not be decoded. The sender keeps one batch and reuses its slices
+// (and read's scratch) from one read to the next: the exporter has the
+// records slice for its Export call only (sdklog.Exporter must not retain
+// it). The strings the records hold point into the arena of their own
+// batch, which no later read reuses: an exporter may keep a Clone of a
+// record (a Clone shares its strings).
 type batch struct {
 	recs  []sdklog.Record
 	seqs  []int64
 	drops [][]byte
 	bad   []int64
+
+	// read's scratch: the stored records read (in the read transaction,
+	// then in the arena) and their sequence numbers, and the attributes
+	// of the record being rebuilt.
+	vals    [][]byte
+	valSeqs []int64
+	attrs   []attribute.KeyValue
 }
 
 // send is the sender's goroutine: it exports batches from the front of the
@@ -31,11 +44,12 @@ func (s *Spool) send() {
 	resources := map[[8]byte]*resource.Resource{}
 	names := interner{}
 	pause := s.cfg.minRetry
+	var b batch
 	for {
 		if s.sendCtx.Err() != nil {
 			return
 		}
-		b, err := s.read(resources, names)
+		err := s.read(&b, resources, names)
 		if err == nil && len(b.recs) == 0 && len(b.bad) == 0 {
 			select {
 			case <-s.wake:
@@ -48,7 +62,7 @@ func (s *Spool) send() {
 			err = s.exporter.Export(s.sendCtx, b.recs)
 		}
 		if err == nil {
-			err = s.ack(b)
+			err = s.ack(&b)
 		}
 		if err != nil {
 			if s.sendCtx.Err() != nil {
@@ -69,12 +83,20 @@ func (s *Spool) send() {
 	}
 }
 
-// read returns the next batch: the AUDIT_RECORDS_DROPPED record first when
-// records were dropped, then the oldest records spooled.
-func (s *Spool) read(resources map[[8]byte]*resource.Resource, names interner) (batch, error) {
-	var b batch
-	var stored []storedRecord
+// uidRoom is the room a RecordUID takes past the spool's id: "-" and a
+// sequence number.
+const uidRoom = 1 + 20
+
+// read makes b the next batch: the AUDIT_RECORDS_DROPPED record first when
+// records were dropped, then the oldest records spooled. The stored
+// records are copied out of the read transaction into one new arena (with
+// room for their RecordUIDs), which their strings then point into.
+func (s *Spool) read(b *batch, resources map[[8]byte]*resource.Resource, names interner) error {
+	clear(b.recs) // no reference to an older batch's arena stays
+	b.recs, b.seqs, b.drops, b.bad = b.recs[:0], b.seqs[:0], b.drops[:0], b.bad[:0]
+	b.vals, b.valSeqs = b.vals[:0], b.valSeqs[:0]
 	var drop Drop
+	var arena []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		rb := tx.Bucket(bucketResources)
 		lookup := func(k [8]byte) (*resource.Resource, error) {
@@ -102,26 +124,33 @@ func (s *Spool) read(resources map[[8]byte]*resource.Resource, names interner) (
 			b.drops = append(b.drops, append([]byte(nil), k...))
 		}
 		c := tx.Bucket(bucketRecords).Cursor()
-		for k, v := c.First(); k != nil && len(stored) < s.cfg.maxBatch; k, v = c.Next() {
-			seq := int64(binary.BigEndian.Uint64(k))
-			r, err := decodeRecord(v, names, 3)
-			if err == nil {
-				_, err = lookup(r.resource)
+		size := 0
+		for k, v := c.First(); k != nil && len(b.vals) < s.cfg.maxBatch; k, v = c.Next() {
+			b.vals = append(b.vals, v)
+			b.valSeqs = append(b.valSeqs, int64(binary.BigEndian.Uint64(k)))
+			size += len(v)
+		}
+		if n := len(b.vals); n > 0 {
+			// bbolt's values are valid in the transaction only.
+			arena = make([]byte, 0, size+n*(len(s.id)+uidRoom))
+			for i, v := range b.vals {
+				arena = append(arena, v...)
+				b.vals[i] = arena[len(arena)-len(v) : len(arena) : len(arena)]
+				if k, err := decodeResourceOf(v); err == nil {
+					_, _ = lookup(k) // read says when it is not stored
+				}
 			}
-			if err != nil {
-				s.cfg.errorLog(fmt.Errorf("otelaudit: spool: stored record %d cannot be sent: %w", seq, err))
-				b.bad = append(b.bad, seq)
-				continue
-			}
-			stored = append(stored, r)
-			b.seqs = append(b.seqs, seq)
 		}
 		// The drop record takes the resource of the records around it.
 		if drop.Count > 0 {
 			var key [8]byte
+			first, err := [8]byte{}, error(errCorrupt)
+			if len(b.vals) > 0 {
+				first, err = decodeResourceOf(b.vals[0])
+			}
 			switch {
-			case len(stored) > 0:
-				key = stored[0].resource
+			case err == nil && resources[first] != nil:
+				key = first
 			case s.lastRes.Load() != nil:
 				key = *s.lastRes.Load()
 			}
@@ -129,23 +158,46 @@ func (s *Spool) read(resources map[[8]byte]*resource.Resource, names interner) (
 				resources[key] = resource.Empty()
 			}
 			dr := dropRecord(drop, key, s.cfg.host)
-			b.recs = append(b.recs, s.rebuild.record(dr, resources[dr.resource], s.extraDrop(b.drops[0])...))
+			dr.attrs = append(dr.attrs, s.extraDrop(b.drops[0])...)
+			b.recs = append(b.recs, sdklog.Record{})
+			s.rebuild.fill(&b.recs[0], &dr, resources[dr.resource])
 		}
 		return nil
 	})
 	if err != nil {
-		return batch{}, err
+		clear(b.vals)
+		return err
 	}
-	for i, r := range stored {
-		b.recs = append(b.recs, s.rebuild.record(r, resources[r.resource], s.extra(b.seqs[i])...))
+	var r storedRecord
+	for i, v := range b.vals {
+		b.vals[i] = nil
+		seq := b.valSeqs[i]
+		err := decodeRecord(&r, v, names, b.attrs, true)
+		res := resources[r.resource]
+		if err == nil && res == nil {
+			err = fmt.Errorf("spool: resource %x is not stored", r.resource)
+		}
+		if err != nil {
+			s.cfg.errorLog(fmt.Errorf("otelaudit: spool: stored record %d cannot be sent: %w", seq, err))
+			b.bad = append(b.bad, seq)
+			continue
+		}
+		var uid string
+		uid, arena = s.uid(arena, seq)
+		r.attrs = s.appendExtra(r.attrs, uid, seq)
+		b.attrs = r.attrs[:0] // grown, perhaps: kept for the next record
+		b.recs = append(b.recs, sdklog.Record{})
+		s.rebuild.fill(&b.recs[len(b.recs)-1], &r, res)
+		b.seqs = append(b.seqs, seq)
 	}
-	return b, nil
+	clear(b.attrs[:cap(b.attrs)]) // nor to its strings
+	return nil
 }
 
 // ack moves the cursor past b: its records and drop entries are deleted,
 // in one transaction. Records the budget dropped meanwhile are gone
 // already.
-func (s *Spool) ack(b batch) error {
+func (s *Spool) ack(b *batch) error {
 	var removed, removedBytes int64
 	var bad Drop
 	err := s.db.Update(func(tx *bolt.Tx) error {

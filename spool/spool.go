@@ -56,6 +56,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 	"go.opentelemetry.io/otel"
@@ -1039,13 +1040,19 @@ func (s *Spool) reportDropsStop() {
 	}
 }
 
-// extra returns the attributes the spool adds to the record of seq.
-func (s *Spool) extra(seq int64) []attribute.KeyValue {
-	uid := make([]byte, 0, len(s.id)+21)
-	uid = append(append(uid, s.id...), '-')
-	kv := make([]attribute.KeyValue, 2, 3)
-	kv[0] = RecordUID.String(string(strconv.AppendInt(uid, seq, 10)))
-	kv[1] = SpoolSeq.Int64(seq)
+// uid appends the RecordUID of seq to arena, which has room for it, and
+// returns it: a string that points into arena (never changed afterwards).
+func (s *Spool) uid(arena []byte, seq int64) (string, []byte) {
+	start := len(arena)
+	arena = append(append(arena, s.id...), '-')
+	arena = strconv.AppendInt(arena, seq, 10)
+	return unsafe.String(&arena[start], len(arena)-start), arena
+}
+
+// appendExtra appends the attributes the spool adds to the record of seq,
+// whose RecordUID is uid, to kv.
+func (s *Spool) appendExtra(kv []attribute.KeyValue, uid string, seq int64) []attribute.KeyValue {
+	kv = append(kv, RecordUID.String(uid), SpoolSeq.Int64(seq))
 	if s.cfg.origin != "" {
 		kv = append(kv, Origin.String(s.cfg.origin))
 	}
