@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/attremit"
 )
 
 // directLogs is the log.LoggerProvider the Auditor's middleware, Recorder
@@ -78,6 +79,8 @@ func (d *directLogs) close() {
 }
 
 // directLogger is directLogs' logger for the middleware's scope.
+var _ attremit.Emitter = (*directLogger)(nil)
+
 type directLogger struct {
 	embedded.Logger
 	d     *directLogs
@@ -107,20 +110,12 @@ func (l *directLogger) Emit(ctx context.Context, r log.Record) {
 	}
 	rec := recordPool.Get().(*sdklog.Record)
 	*rec = d.template
-	rec.SetEventName(r.EventName())
-	rec.SetTimestamp(r.Timestamp())
 	observed := r.ObservedTimestamp()
 	if observed.IsZero() {
 		observed = time.Now()
 	}
-	rec.SetObservedTimestamp(observed)
-	rec.SetSeverity(r.Severity())
-	rec.SetSeverityText(r.SeverityText())
+	set(ctx, rec, r.Timestamp(), observed, r.Severity(), r.SeverityText(), r.EventName())
 	rec.SetBody(r.Body())
-	sc := trace.SpanContextFromContext(ctx)
-	rec.SetTraceID(sc.TraceID())
-	rec.SetSpanID(sc.SpanID())
-	rec.SetTraceFlags(sc.TraceFlags())
 	var buf [24]attribute.KeyValue
 	attrs := buf[:0]
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
@@ -128,6 +123,50 @@ func (l *directLogger) Emit(ctx context.Context, r log.Record) {
 		return true
 	})
 	rec.AddAttributes(attrs...)
+	d.hand(ctx, rec)
+}
+
+// EmitAttributes is Emit for a record with these fields (attremit.Emitter,
+// which the middleware uses): no log.Record in between.
+func (l *directLogger) EmitAttributes(ctx context.Context, t time.Time, sev log.Severity, sevText, event string, attrs []attribute.KeyValue) {
+	d := l.d
+	d.mu.RLock()
+	if d.closed.Load() {
+		d.mu.RUnlock()
+		var r log.Record
+		r.SetTimestamp(t)
+		r.SetObservedTimestamp(t)
+		r.SetSeverity(sev)
+		r.SetSeverityText(sevText)
+		r.SetEventName(event)
+		r.AddAttributes(attrs...)
+		l.sdk.Emit(ctx, r)
+		return
+	}
+	rec := recordPool.Get().(*sdklog.Record)
+	*rec = d.template
+	set(ctx, rec, t, t, sev, sevText, event)
+	rec.AddAttributes(attrs...)
+	d.hand(ctx, rec)
+}
+
+// set gives rec its fields and ctx's trace context, as the SDK's logger
+// does.
+func set(ctx context.Context, rec *sdklog.Record, t, observed time.Time, sev log.Severity, sevText, event string) {
+	rec.SetEventName(event)
+	rec.SetTimestamp(t)
+	rec.SetObservedTimestamp(observed)
+	rec.SetSeverity(sev)
+	rec.SetSeverityText(sevText)
+	sc := trace.SpanContextFromContext(ctx)
+	rec.SetTraceID(sc.TraceID())
+	rec.SetSpanID(sc.SpanID())
+	rec.SetTraceFlags(sc.TraceFlags())
+}
+
+// hand gives rec, of recordPool, to the pipeline, then back to the pool;
+// d.mu is held for reading, and released.
+func (d *directLogs) hand(ctx context.Context, rec *sdklog.Record) {
 	err := d.pipeline.OnEmit(ctx, rec)
 	d.mu.RUnlock()
 	*rec = sdklog.Record{} // let go of the attributes, the resource and the scope

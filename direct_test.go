@@ -14,6 +14,7 @@ import (
 
 	"github.com/otelaudit/otelaudit/config"
 	"github.com/otelaudit/otelaudit/instrument"
+	"github.com/otelaudit/otelaudit/internal/attremit"
 )
 
 // keeper is a stage that keeps a copy of every record.
@@ -93,12 +94,23 @@ func TestDirectRecordIsTheSDKs(t *testing.T) {
 	direct.Emit(ctx, r)
 	a.provider.Logger(instrument.ScopeName).Emit(ctx, r)
 
+	// The middleware's way in: the fields and attributes as they are.
+	var attrs []attribute.KeyValue
+	r.WalkAttributes(func(kv attribute.KeyValue) bool { attrs = append(attrs, kv); return true })
+	direct.(attremit.Emitter).EmitAttributes(ctx, now, log.SeverityWarn, "WARN", "GET_INFO_ERROR", attrs)
+	r.SetObservedTimestamp(now)
+	r.SetBody(attribute.Value{})
+	a.provider.Logger(instrument.ScopeName).Emit(ctx, r)
+
 	recs := k.records()
-	if len(recs) != 2 {
-		t.Fatalf("%d records, want 2", len(recs))
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want 4", len(recs))
 	}
 	if d, s := describe(recs[0]), describe(recs[1]); d != s {
 		t.Errorf("direct path:\n%s\nthe SDK's:\n%s", d, s)
+	}
+	if d, s := describe(recs[2]), describe(recs[3]); d != s {
+		t.Errorf("EmitAttributes:\n%s\nthe SDK's:\n%s", d, s)
 	}
 	if recs[0].Resource().Len() == 0 || recs[0].InstrumentationScope().Name != instrument.ScopeName {
 		t.Errorf("the record has no resource or the wrong scope: %s", describe(recs[0]))
@@ -123,6 +135,7 @@ func TestDirectEnabled(t *testing.T) {
 	var r log.Record
 	r.SetEventName("KEEP_LATE")
 	l.Emit(ctx, r)
+	l.(attremit.Emitter).EmitAttributes(ctx, time.Now(), log.SeverityInfo, "INFO", "KEEP_LATE", nil)
 	if n := len(k.records()); n != 0 {
 		t.Errorf("%d records reached the stage after Shutdown, want 0", n)
 	}

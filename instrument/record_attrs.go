@@ -2,11 +2,13 @@ package instrument
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 
+	"github.com/otelaudit/otelaudit/internal/attremit"
 	"github.com/otelaudit/otelaudit/psono"
 )
 
@@ -47,8 +49,18 @@ func appendParamsAndKwargs(attrs []attribute.KeyValue, from int, rec *record, in
 // emitRecord emits the audit record: now, with the severity, the event
 // (clipped to max) and attrs.
 func emitRecord(ctx context.Context, logger log.Logger, sev log.Severity, sevText, event string, max int, attrs []attribute.KeyValue) {
-	var lr log.Record
 	now := time.Now()
+	if e, ok := logger.(attremit.Emitter); ok { // otelaudit.New's: no log.Record in between
+		// A copy in a pooled slice: handing the caller's attrs to an
+		// interface would move its stack array to the heap each time.
+		p := attrPool.Get().(*[]attribute.KeyValue)
+		*p = append((*p)[:0], attrs...)
+		e.EmitAttributes(ctx, now, sev, sevText, clip(event, max), *p)
+		clear(*p) // no strings kept alive by the pool
+		attrPool.Put(p)
+		return
+	}
+	var lr log.Record
 	lr.SetTimestamp(now)
 	lr.SetObservedTimestamp(now)
 	lr.SetSeverity(sev)
@@ -57,3 +69,6 @@ func emitRecord(ctx context.Context, logger log.Logger, sev log.Severity, sevTex
 	lr.AddAttributes(attrs...)
 	logger.Emit(ctx, lr)
 }
+
+// attrPool holds the slices emitRecord hands an attremit.Emitter.
+var attrPool = sync.Pool{New: func() any { s := make([]attribute.KeyValue, 0, 24); return &s }}
