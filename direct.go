@@ -27,9 +27,11 @@ import (
 // three costs of the SDK's Logger (v1.47) that a request pays every time:
 // the provider's lifecycle mutex, taken twice by Enabled and twice by Emit;
 // the record's attributes added one call at a time, which grows their slice
-// four times for the twelve of a request (one allocation here); and
-// Enabled's walk through the provider to the one processor, which is asked
-// directly. The record starts as a copy of one the provider's logger made
+// four times for the twelve of a request (one allocation here); Enabled's
+// walk through the provider to the one processor, which is asked directly;
+// and, through EmitAttributes (attremit.Emitter), the logs API's log.Record
+// in between, whose attributes past the fifth are one more allocation. The
+// record handed to the pipeline comes from a pool. The record starts as a copy of one the provider's logger made
 // at New (a template, caught before it reaches the pipeline), so that what
 // the SDK sets and offers no setter for (resource, scope, limits) is the
 // provider's.
