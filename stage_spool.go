@@ -15,8 +15,9 @@ import (
 )
 
 // SpoolFile is the name of the forwarding spool in LOGGING_AUDIT_FOLDER,
-// beside audit.log. Its name does not start with audit.log, so that nothing
-// that looks for audit.log's rotated files takes it for one.
+// beside audit.log; its write-ahead log is the same name with ".wal"
+// added (see package spool). Neither name starts with audit.log, so that
+// nothing that looks for audit.log's rotated files takes them for one.
 const SpoolFile = "audit.spool"
 
 // spoolStage sends the records over OTLP, as forwardStage does (the
