@@ -10,15 +10,14 @@
 // first in the log: the records that came in while the previous group was
 // written go together, in one write(2) (and one fsync with
 // durability.Sync) made by one of their OnEmit callers, and OnEmit returns
-// once its group is in the log. The
-// spool then folds the logged groups into the bbolt file, many in one
-// transaction, off the request path (within 20 ms, sooner when many wait,
-// at once when the budget is exceeded or ForceFlush or Shutdown asks), and
-// empties the log; Open folds what a crash left in it. In the bbolt file
-// each record is a value keyed by its sequence number in the records
-// bucket; the records bucket holds exactly the records folded and not yet
-// sent, in order. The sender reads
-// a batch from the front, exports it, and deletes it in one transaction
+// once its group is in the log. The spool then folds the logged groups
+// into the bbolt file, many in one transaction, off the request path
+// (within 20 ms, sooner when many wait, at once when the budget is
+// exceeded or ForceFlush or Shutdown asks), and empties the log; Open
+// folds what a crash left in it. In the bbolt file each record is a value
+// keyed by its sequence number in the records bucket; the records bucket
+// holds exactly the records folded and not yet sent, in order. The sender
+// reads a batch from the front, exports it, and deletes it in one transaction
 // once the export succeeded: that deletion is the cursor. A failed export
 // is tried again, with pauses from DefaultMinRetry doubling to
 // DefaultMaxRetry, for as long as it takes: nothing is given up while the
