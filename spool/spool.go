@@ -122,8 +122,9 @@ type Spool struct {
 	// acquireLocked): the one that writes to it, folds it or empties it,
 	// at most one at a time. retired is set by Shutdown, which keeps the
 	// log owned from then on.
-	owned   bool
-	retired bool
+	owned     bool
+	retired   bool
+	acquirers int // waiting in acquireLocked: OnEmit's callers let them go first
 
 	kick    chan struct{} // wakes the background goroutine (never closed)
 	stop    chan struct{} // closed by Shutdown: the background goroutine returns
@@ -461,9 +462,11 @@ func (s *Spool) OnEmit(_ context.Context, r *sdklog.Record) error {
 		return nil
 	}
 	for !g.logged {
-		if s.owned {
+		if s.owned || s.acquirers > 0 {
 			// The log is owned (a write, of g or of the groups before
-			// it, or a fold): wait for its end, then look again.
+			// it, or a fold), or a fold waits for it (OnEmit's callers,
+			// one after the other, would hold it off without end): wait
+			// for the end of what comes, then look again.
 			if s.retired { // cannot happen: Shutdown logs every group
 				s.mu.Unlock()
 				return ErrClosed
@@ -508,28 +511,32 @@ func (s *Spool) acquireLocked() bool {
 		if s.retired {
 			return false
 		}
+		s.acquirers++
 		s.cond.Wait()
+		s.acquirers--
 	}
 	s.owned = true
 	return true
 }
 
-// releaseLocked gives the log up and wakes those waiting for it: one
-// OnEmit caller of the groups queued, which writes them all, and the
-// other acquirers; s.mu is held.
+// releaseLocked gives the log up and wakes those waiting for it: the
+// acquirers (background folds, ForceFlush, Shutdown) first, else one OnEmit
+// caller of the groups queued, which writes them all; s.mu is held.
 func (s *Spool) releaseLocked() {
 	s.owned = false
+	if s.acquirers > 0 {
+		s.cond.Broadcast() // their release wakes the next writer
+		return
+	}
 	for _, g := range s.full {
 		if g.waiters > 0 {
 			g.cond.Signal()
-			s.cond.Broadcast()
 			return
 		}
 	}
 	if s.cur.waiters > 0 {
 		s.cur.cond.Signal()
 	}
-	s.cond.Broadcast()
 }
 
 // kickBackground wakes the background goroutine, unless it is awake
