@@ -109,8 +109,14 @@ func TestGatewayThreeInstances(t *testing.T) {
 		}
 	}
 	c := insts[2]
-	if !bytes.Contains(readFile(t, filepath.Join(c.folder, "audit.log")), []byte(spool.DroppedEvent)) {
-		t.Fatalf("instance c's audit.log does not say that its spool dropped records")
+	// The spool reports its drops from a goroutine of its own (at once for
+	// the first, see spool.WithOnDrop): its line follows the records
+	// shortly, not necessarily before the last Record returns.
+	for deadline := time.Now().Add(10 * time.Second); !bytes.Contains(readFile(t, filepath.Join(c.folder, "audit.log")), []byte(spool.DroppedEvent)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("instance c's audit.log does not say that its spool dropped records")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a file another goroutine writes, with a deadline
 	}
 	c.down.Store(false) // the link is back
 
