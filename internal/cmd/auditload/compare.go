@@ -19,8 +19,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/otelaudit/otelaudit/internal/testproc"
 )
 
 // peerModes returns the modes of -peer in report order: bare and otelaudit
@@ -78,26 +76,10 @@ func startPeer(o options, m mode, dir string) (*server, error) {
 	if f, name := recordFile(m.name); f != "" {
 		s.logPath, s.logName = filepath.Join(dir, f), name
 	}
-	s.proc = &testproc.Process{
-		Path:    o.serverBin,
-		Args:    []string{serveArg, "-mode", m.name, "-dir", dir, "-durability", o.durability},
-		Env:     childEnv(m.otlp),
-		LogPath: filepath.Join(dir, "server.log"),
-		// Not an HTTP check: the request would add a record.
-		Ready: func(context.Context) error {
-			if _, ok := s.proc.LogLine(listening); !ok {
-				return errors.New("not listening yet")
-			}
-			return nil
-		},
-		ReadyTimeout: 30 * time.Second,
-	}
-	if err := s.proc.Start(context.Background()); err != nil {
+	if err := s.start(o, []string{serveArg, "-mode", m.name, "-dir", dir, "-durability", o.durability}, dir); err != nil {
 		return nil, fmt.Errorf("peer server (%s): %w", m.name, err)
 	}
-	s.base, _ = s.proc.LogLine(listening)
 	s.statsURL, _ = s.proc.LogLine(statsPrefix)
-	s.client = newClient(o.clients)
 	return s, nil
 }
 

@@ -415,12 +415,22 @@ func startServer(o options, m mode, dir string) (*server, error) {
 	if m.audit {
 		s.logPath, s.logName = filepath.Join(logDir, "audit.log"), "audit.log"
 	}
+	if err := s.start(o, []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"}, dir); err != nil {
+		return nil, fmt.Errorf("demo server (%s): %w", m.name, err)
+	}
+	return s, nil
+}
+
+// start runs o.serverBin with args and the environment of s's mode, its
+// output in dir/server.log, waits until it announces its address, and gives
+// s its base URL and client.
+func (s *server) start(o options, args []string, dir string) error {
 	s.proc = &testproc.Process{
 		Path:    o.serverBin,
-		Args:    []string{"-settings", settingsPath, "-listen", "127.0.0.1:0"},
-		Env:     childEnv(m.otlp),
+		Args:    args,
+		Env:     childEnv(s.mode.otlp),
 		LogPath: filepath.Join(dir, "server.log"),
-		// Not an HTTP check: the request would add an audit line.
+		// Not an HTTP check: the request would add a record.
 		Ready: func(context.Context) error {
 			if _, ok := s.proc.LogLine(listening); !ok {
 				return errors.New("not listening yet")
@@ -430,11 +440,11 @@ func startServer(o options, m mode, dir string) (*server, error) {
 		ReadyTimeout: 30 * time.Second,
 	}
 	if err := s.proc.Start(context.Background()); err != nil {
-		return nil, fmt.Errorf("demo server (%s): %w", m.name, err)
+		return err
 	}
 	s.base, _ = s.proc.LogLine(listening)
 	s.client = newClient(o.clients)
-	return s, nil
+	return nil
 }
 
 // login runs the documented session's login and activation, and keeps the
