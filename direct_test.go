@@ -57,10 +57,10 @@ func newKeeperAuditor(t *testing.T, whitelist ...string) (*Auditor, *keeper) {
 func describe(r sdklog.Record) string {
 	s := fmt.Sprintf("event=%q time=%v observed=%v severity=%v/%q body=%v trace=%v span=%v flags=%v dropped=%d scope=%+v resource=%p:%v attrs=",
 		r.EventName(), r.Timestamp().UnixNano(), r.ObservedTimestamp().UnixNano(), r.Severity(), r.SeverityText(),
-		r.Body().Emit(), r.TraceID(), r.SpanID(), r.TraceFlags(), r.DroppedAttributes(),
+		r.Body().String(), r.TraceID(), r.SpanID(), r.TraceFlags(), r.DroppedAttributes(),
 		r.InstrumentationScope(), r.Resource(), r.Resource().Attributes())
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		s += fmt.Sprintf("%s=%s;", kv.Key, kv.Value.Emit())
+		s += fmt.Sprintf("%s=%s;", kv.Key, kv.Value.String())
 		return true
 	})
 	return s

@@ -2,6 +2,7 @@ package otlpwire
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -81,7 +82,7 @@ func WithEndpointURL(rawURL string) Option {
 	return func(c *config) {
 		u, err := url.Parse(rawURL)
 		if err == nil && u.Host == "" {
-			err = fmt.Errorf("no host in it; write it as http://host:port/v1/logs or https://...")
+			err = errors.New("no host in it; write it as http://host:port/v1/logs or https://host:port/v1/logs")
 		}
 		if err != nil {
 			c.errs = append(c.errs, fmt.Errorf("otlpwire: WithEndpointURL(%q): %v", rawURL, err))
