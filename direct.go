@@ -135,14 +135,7 @@ func (l *directLogger) EmitAttributes(ctx context.Context, t time.Time, sev log.
 	d.mu.RLock()
 	if d.closed.Load() {
 		d.mu.RUnlock()
-		var r log.Record
-		r.SetTimestamp(t)
-		r.SetObservedTimestamp(t)
-		r.SetSeverity(sev)
-		r.SetSeverityText(sevText)
-		r.SetEventName(event)
-		r.AddAttributes(attrs...)
-		l.sdk.Emit(ctx, r)
+		l.sdk.Emit(ctx, attremit.Record(t, sev, sevText, event, attrs))
 		return
 	}
 	rec := recordPool.Get().(*sdklog.Record)

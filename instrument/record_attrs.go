@@ -60,14 +60,7 @@ func emitRecord(ctx context.Context, logger log.Logger, sev log.Severity, sevTex
 		attrPool.Put(p)
 		return
 	}
-	var lr log.Record
-	lr.SetTimestamp(now)
-	lr.SetObservedTimestamp(now)
-	lr.SetSeverity(sev)
-	lr.SetSeverityText(sevText)
-	lr.SetEventName(clip(event, max))
-	lr.AddAttributes(attrs...)
-	logger.Emit(ctx, lr)
+	logger.Emit(ctx, attremit.Record(now, sev, sevText, clip(event, max), attrs))
 }
 
 // attrPool holds the slices emitRecord hands an attremit.Emitter.

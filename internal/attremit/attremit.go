@@ -22,3 +22,19 @@ type Emitter interface {
 	log.Logger
 	EmitAttributes(ctx context.Context, t time.Time, sev log.Severity, sevText, event string, attrs []attribute.KeyValue)
 }
+
+// Record returns the log.Record of the logs API with these fields: the
+// time as both timestamp and observed timestamp, the severity, its text,
+// the event name and the attributes. It is what a logger that is not an
+// Emitter gets, and what an Emitter gives the SDK's own logger when it does
+// not take the record itself.
+func Record(t time.Time, sev log.Severity, sevText, event string, attrs []attribute.KeyValue) log.Record {
+	var r log.Record
+	r.SetTimestamp(t)
+	r.SetObservedTimestamp(t)
+	r.SetSeverity(sev)
+	r.SetSeverityText(sevText)
+	r.SetEventName(event)
+	r.AddAttributes(attrs...)
+	return r
+}
