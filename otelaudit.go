@@ -303,7 +303,7 @@ func (a *Auditor) ForwardDropped() int64 {
 }
 
 // Reopen reopens audit.log at its path, for log rotation: call it after the
-// file was moved away (logrotate's create mode, on SIGHUP). It does nothing
+// file was moved away (logrotate, on SIGHUP). It does nothing
 // when audit logging is off.
 func (a *Auditor) Reopen() error {
 	var err error

@@ -378,7 +378,7 @@ func (f *File) Enabled(context.Context, sdklog.EnabledParameters) bool { return 
 
 // Reopen writes what is pending, opens the path again, creating the file
 // when it is missing, and syncs and closes the file it wrote to. Call it
-// after the file was rotated (logrotate's create mode), for example on
+// after the file was rotated (moved away by logrotate), for example on
 // SIGHUP.
 func (f *File) Reopen() error {
 	f.mu.Lock()

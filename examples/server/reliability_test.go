@@ -248,7 +248,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 }
 
 // TestLogrotate rotates audit.log with Debian's logrotate five times
-// during load, with README's rule as it stands (create, compress,
+// during load, with README's rule as it stands (nocreate, compress,
 // delaycompress, postrotate sending SIGHUP; only the path and the
 // postrotate command are the test's): the lines across all files, plain
 // and compressed, are exactly the answered requests, none twice.
@@ -264,7 +264,7 @@ func TestLogrotate(t *testing.T) {
 		t.Skip("logrotate is not installed (apt-get install logrotate)")
 	}
 	rule := readmeLogrotate(t)
-	for _, want := range []string{"/var/log/psono/audit.log {", "create 0600", "systemctl kill --signal=HUP psono-server.service"} {
+	for _, want := range []string{"/var/log/psono/audit.log {", "nocreate", "systemctl kill --signal=HUP psono-server.service"} {
 		if !strings.Contains(rule, want) {
 			t.Fatalf("README's logrotate rule lost %q:\n%s", want, rule)
 		}

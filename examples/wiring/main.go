@@ -47,7 +47,7 @@ func main() {
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			if err := auditor.Reopen(); err != nil { // logrotate's create mode
+			if err := auditor.Reopen(); err != nil { // after logrotate moved audit.log away
 				log.Print(err)
 			}
 		}
